@@ -1,0 +1,1150 @@
+/* config: parse services.ini into plain structs (pure: reads the ini and env files, nothing else). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define VALUE_MAX 65536		/* one value, continuation lines included */
+#define MSG_MAX 512
+#define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+#define STR(x) STR_(x)
+#define STR_(x) #x
+
+enum section { SEC_NONE, SEC_SUPERVISOR, SEC_SERVICE, SEC_IGNORE };
+
+enum key {
+	K_COMMAND, K_CWD, K_ENV, K_ENV_FILE, K_USER, K_PROFILE, K_AUTOSTART, K_RESTART,
+	K_SUCCESS_EXIT_CODES, K_START_SECS, K_RESTART_DELAY, K_RESTART_DELAY_MAX, K_RESET_AFTER,
+	K_START_LIMIT, K_STOP_SIGNAL, K_STOP_TIMEOUT, K_LOG_MAX_SIZE, K_LOG_BACKUPS,
+	K_SOCKET, K_LOG_DIR, K_COUNT
+};
+
+enum kind { T_ARGV, T_STR, T_PATH, T_ENV, T_ENV_FILE, T_PROFILE, T_BOOL, T_RESTART, T_CODES,
+	    T_DURATION, T_LIMIT, T_SIGNAL, T_SIZE, T_BACKUPS };
+
+#define KEY_REPEAT 1u		/* may appear more than once */
+#define KEY_NONZERO 2u		/* a duration that must be > 0 */
+#define KEY_SOCKET 4u		/* a path that must fit in sockaddr_un */
+
+struct key_def {
+	const char *name;
+	enum section sec;
+	enum kind kind;
+	size_t off;		/* into struct service_config or struct config */
+	unsigned flags;
+	const char *expect;	/* for "bad KEY 'VALUE' (expected ...)" */
+};
+
+#define DURATION "a duration like 500ms, 10s, 2m or 1h"
+#define DURATION_NZ "a duration greater than 0 like 500ms, 10s, 2m or 1h"
+#define SVC(key, nm, kd, member, fl, exp) \
+	[key] = { .name = nm, .sec = SEC_SERVICE, .kind = kd, \
+		  .off = offsetof(struct service_config, member), .flags = fl, .expect = exp }
+
+static const struct key_def keys[K_COUNT] = {
+	SVC(K_COMMAND, "command", T_ARGV, argv, 0, NULL),
+	SVC(K_CWD, "cwd", T_PATH, cwd, 0, NULL),
+	SVC(K_ENV, "env", T_ENV, env, KEY_REPEAT, "KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*"),
+	SVC(K_ENV_FILE, "env_file", T_ENV_FILE, env_file, 0, NULL),
+	SVC(K_USER, "user", T_STR, user, 0, NULL),
+	SVC(K_PROFILE, "profile", T_PROFILE, profile, 0,
+	    "a profile name of [A-Za-z0-9_-] or a path to a .json file"),
+	SVC(K_AUTOSTART, "autostart", T_BOOL, autostart, 0, "true, false, yes, no, on, off, 1 or 0"),
+	SVC(K_RESTART, "restart", T_RESTART, restart, 0, "always, on-failure or never"),
+	SVC(K_SUCCESS_EXIT_CODES, "success_exit_codes", T_CODES, success_codes, 0,
+	    "up to " STR(CONFIG_MAX_EXIT_CODES) " exit codes 0-255 separated by commas or spaces"),
+	SVC(K_START_SECS, "start_secs", T_DURATION, start_ms, 0, DURATION),
+	SVC(K_RESTART_DELAY, "restart_delay", T_DURATION, restart_delay_ms, 0, DURATION),
+	SVC(K_RESTART_DELAY_MAX, "restart_delay_max", T_DURATION, restart_delay_max_ms, 0, DURATION),
+	SVC(K_RESET_AFTER, "reset_after", T_DURATION, reset_after_ms, KEY_NONZERO, DURATION_NZ),
+	SVC(K_START_LIMIT, "start_limit", T_LIMIT, start_limit_n, 0,
+	    "COUNT/DURATION like 5/60s, COUNT >= 1 and DURATION > 0"),
+	SVC(K_STOP_SIGNAL, "stop_signal", T_SIGNAL, stop_signal, 0,
+	    "a signal name or number like TERM, SIGINT or 15"),
+	SVC(K_STOP_TIMEOUT, "stop_timeout", T_DURATION, stop_timeout_ms, KEY_NONZERO, DURATION_NZ),
+	SVC(K_LOG_MAX_SIZE, "log_max_size", T_SIZE, log_max_size, 0, "a size like 64K, 10M or 1G"),
+	SVC(K_LOG_BACKUPS, "log_backups", T_BACKUPS, log_backups, 0, "a number 0-100"),
+	[K_SOCKET] = { .name = "socket", .sec = SEC_SUPERVISOR, .kind = T_PATH,
+		       .off = offsetof(struct config, socket), .flags = KEY_SOCKET },
+	[K_LOG_DIR] = { .name = "log_dir", .sec = SEC_SUPERVISOR, .kind = T_PATH,
+			.off = offsetof(struct config, log_dir) },
+};
+
+static const struct service_config service_defaults = {
+	.autostart = true,
+	.restart = RESTART_ON_FAILURE,
+	.success_codes = { 0 },
+	.n_success_codes = 1,
+	.start_ms = 1000,
+	.restart_delay_ms = 1000,
+	.restart_delay_max_ms = 60000,
+	.reset_after_ms = 30000,
+	.start_limit_n = 5,
+	.start_limit_window_ms = 60000,
+	.stop_signal = SIGTERM,
+	.stop_timeout_ms = 10000,
+	.log_max_size = 10 * 1024 * 1024,
+	.log_backups = 5,
+};
+
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+struct parse {
+	struct config *cfg;
+	const char *file;	/* as given, for messages */
+	char *dir;		/* directory of the ini file, for relative paths */
+	FILE *fp;
+	char *line;		/* getline buffer: physical lines of any length */
+	size_t line_cap;
+	int lineno;
+	bool cont;		/* inih will deliver this line as a continuation */
+	bool have_prev;		/* an indented line would continue a value (inih's prev_name) */
+	bool swallow;		/* drop the continuation lines of a line already reported */
+	enum section sec;
+	size_t svc_cap;
+	int seen_sup[K_COUNT];	/* line each key was first set on, 0 = not yet */
+	int seen_svc[K_COUNT];
+	struct strv file_env, env;	/* of the current service, merged when it ends */
+	int key;		/* enum key being collected, -1 = none or ignored */
+	int key_line;
+	char *val;
+	size_t val_len, val_cap;
+	bool val_long;
+	char *err;
+	size_t errlen;
+	int nerr;
+	int sys_err;		/* -ENOMEM or a read error: the load fails with it */
+};
+
+static void perr(struct parse *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void kerr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends "file:line: msg" as one line of err; when err is full, ends it with "...". */
+static void perr(struct parse *p, int line, const char *fmt, ...)
+{
+	char msg[MSG_MAX], loc[16] = "";
+	const char *sep;
+	size_t used;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	p->nerr++;
+	if (!p->errlen)
+		return;
+	if (line > 0)
+		snprintf(loc, sizeof(loc), ":%d", line);
+	used = strlen(p->err);
+	sep = used ? "\n" : "";
+	n = snprintf(NULL, 0, "%s%s%s: %s", sep, p->file, loc, msg);
+	if (used + (size_t)n + 4 < p->errlen)
+		snprintf(p->err + used, p->errlen - used, "%s%s%s: %s", sep, p->file, loc, msg);
+	else if (used + 4 < p->errlen && (used < 3 || strcmp(p->err + used - 3, "...") != 0))
+		snprintf(p->err + used, p->errlen - used, "%s...", sep);
+}
+
+static struct service_config *cur(struct parse *p)
+{
+	return &p->cfg->services[p->cfg->n_services - 1];
+}
+
+/* An error about the value being applied: "file:line: service 'web': msg". */
+static void kerr(struct parse *p, const char *fmt, ...)
+{
+	char msg[MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->sec == SEC_SERVICE)
+		perr(p, p->key_line, "service '%s': %s", cur(p)->name, msg);
+	else
+		perr(p, p->key_line, "supervisor: %s", msg);
+}
+
+/* ---- string vectors and paths ---- */
+
+static int strv_push(struct strv *sv, char *s)
+{
+	size_t cap = sv->cap ? sv->cap * 2 : 8;
+	char **v;
+
+	if (sv->n + 1 >= sv->cap) {
+		v = realloc(sv->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		sv->v = v;
+		sv->cap = cap;
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+	return 0;
+}
+
+void config_strv_free(char **v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Takes "KEY=VALUE" (owned, freed on failure, NULL = -ENOMEM); a later KEY replaces an earlier one. */
+static int env_set(struct strv *sv, char *kv)
+{
+	size_t klen, i;
+
+	if (!kv)
+		return -ENOMEM;
+	klen = strcspn(kv, "=") + 1;
+	for (i = 0; i < sv->n; i++) {
+		if (strncmp(sv->v[i], kv, klen) == 0) {
+			free(sv->v[i]);
+			sv->v[i] = kv;
+			return 0;
+		}
+	}
+	if (strv_push(sv, kv) == 0)
+		return 0;
+	free(kv);
+	return -ENOMEM;
+}
+
+static bool env_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || isdigit((unsigned char)s[0]))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!(isascii((unsigned char)s[i]) && (isalnum((unsigned char)s[i]) || s[i] == '_')))
+			return false;
+	return true;
+}
+
+static char *path_join(const char *dir, const char *rel)
+{
+	size_t dl = strlen(dir), rl;
+	char *s;
+
+	if (rel[0] == '/')
+		return strdup(rel);
+	while (rel[0] == '.' && rel[1] == '/')
+		rel += 2;
+	if (!rel[0] || strcmp(rel, ".") == 0)
+		return strdup(dir);
+	rl = strlen(rel);
+	s = malloc(dl + rl + 2);
+	if (!s)
+		return NULL;
+	memcpy(s, dir, dl);
+	if (!dl || dir[dl - 1] != '/')
+		s[dl++] = '/';
+	memcpy(s + dl, rel, rl + 1);
+	return s;
+}
+
+static char *trim(char *s)
+{
+	size_t len;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	len = strlen(s);
+	while (len && isspace((unsigned char)s[len - 1]))
+		s[--len] = '\0';
+	return s;
+}
+
+/* ---- small parsers ---- */
+
+static int parse_digits(const char *s, uint64_t *n, const char **end)
+{
+	uint64_t v = 0;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*n = v;
+	*end = s;
+	return 0;
+}
+
+static const struct unit {
+	const char *name;
+	uint64_t mult;
+} duration_units[] = {
+	{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { NULL, 0 },
+}, size_units[] = {
+	{ "", 1 }, { "b", 1 },
+	{ "k", 1ull << 10 }, { "kb", 1ull << 10 }, { "kib", 1ull << 10 },
+	{ "m", 1ull << 20 }, { "mb", 1ull << 20 }, { "mib", 1ull << 20 },
+	{ "g", 1ull << 30 }, { "gb", 1ull << 30 }, { "gib", 1ull << 30 }, { NULL, 0 },
+};
+
+static int parse_with_unit(const char *s, const struct unit *u, bool icase, uint64_t *out)
+{
+	const char *end;
+	uint64_t n;
+	int rc;
+
+	rc = parse_digits(s, &n, &end);
+	if (rc < 0)
+		return rc;
+	for (; u->name; u++) {
+		if (icase ? strcasecmp(end, u->name) : strcmp(end, u->name))
+			continue;
+		if (n > UINT64_MAX / u->mult)
+			return -ERANGE;
+		*out = n * u->mult;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int config_parse_duration(const char *s, uint64_t *ms)
+{
+	return parse_with_unit(s, duration_units, false, ms);
+}
+
+int config_parse_size(const char *s, uint64_t *bytes)
+{
+	return parse_with_unit(s, size_units, true, bytes);
+}
+
+static const struct signame {
+	const char *name;
+	int sig;
+} signames[] = {
+	{ "SIGHUP", SIGHUP }, { "SIGINT", SIGINT }, { "SIGQUIT", SIGQUIT }, { "SIGILL", SIGILL },
+	{ "SIGTRAP", SIGTRAP }, { "SIGABRT", SIGABRT }, { "SIGBUS", SIGBUS }, { "SIGFPE", SIGFPE },
+	{ "SIGKILL", SIGKILL }, { "SIGUSR1", SIGUSR1 }, { "SIGSEGV", SIGSEGV }, { "SIGUSR2", SIGUSR2 },
+	{ "SIGPIPE", SIGPIPE }, { "SIGALRM", SIGALRM }, { "SIGTERM", SIGTERM },
+#ifdef SIGSTKFLT
+	{ "SIGSTKFLT", SIGSTKFLT },
+#endif
+	{ "SIGCHLD", SIGCHLD }, { "SIGCONT", SIGCONT }, { "SIGSTOP", SIGSTOP }, { "SIGTSTP", SIGTSTP },
+	{ "SIGTTIN", SIGTTIN }, { "SIGTTOU", SIGTTOU }, { "SIGURG", SIGURG }, { "SIGXCPU", SIGXCPU },
+	{ "SIGXFSZ", SIGXFSZ }, { "SIGVTALRM", SIGVTALRM }, { "SIGPROF", SIGPROF },
+	{ "SIGWINCH", SIGWINCH }, { "SIGIO", SIGIO },
+#ifdef SIGPWR
+	{ "SIGPWR", SIGPWR },
+#endif
+	{ "SIGSYS", SIGSYS },
+	/* aliases: accepted, never printed */
+	{ "SIGIOT", SIGABRT }, { "SIGPOLL", SIGIO }, { "SIGCLD", SIGCHLD },
+	{ NULL, 0 },
+};
+
+int config_parse_signal(const char *s, int *sig)
+{
+	const struct signame *e;
+	const char *end;
+	uint64_t n = 0;
+	bool num = isdigit((unsigned char)*s);
+
+	if (num && (parse_digits(s, &n, &end) < 0 || *end))
+		return -EINVAL;
+	if (!num && strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (e = signames; e->name; e++) {
+		if (num ? (uint64_t)e->sig == n : strcasecmp(s, e->name + 3) == 0) {
+			*sig = e->sig;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *config_signal_name(int sig)
+{
+	const struct signame *e;
+
+	for (e = signames; e->name; e++)
+		if (e->sig == sig)
+			return e->name;
+	return "SIG?";
+}
+
+const char *config_restart_name(enum restart_policy p)
+{
+	switch (p) {
+	case RESTART_ALWAYS:
+		return "always";
+	case RESTART_ON_FAILURE:
+		return "on-failure";
+	case RESTART_NEVER:
+		return "never";
+	}
+	return "?";
+}
+
+static int push_word(struct strv *sv, const char *word, size_t len)
+{
+	char *w = strndup(word, len);
+
+	if (w && strv_push(sv, w) == 0)
+		return 0;
+	free(w);
+	return -ENOMEM;
+}
+
+/*
+ * Words split on blanks; 'single quotes' are literal; "double quotes" honour \" \\ \$ \`
+ * (a backslash before anything else stays); outside quotes a backslash escapes any character.
+ * No expansion of any kind: there is no shell.
+ */
+int config_split_argv(const char *s, char ***argv, char *err, size_t errlen)
+{
+	enum { Q_NONE, Q_SINGLE, Q_DOUBLE } q = Q_NONE;
+	struct strv sv = { 0 };
+	const char *why = NULL;
+	bool in_word = false;
+	size_t wl = 0;
+	char *word;
+	int rc = -ENOMEM;
+
+	*argv = NULL;
+	word = malloc(strlen(s) + 1);
+	if (!word)
+		return -ENOMEM;
+	for (;; s++) {
+		if (q == Q_NONE && (!*s || *s == ' ' || *s == '\t' || *s == '\n')) {
+			if (in_word && push_word(&sv, word, wl) < 0)
+				goto out;
+			in_word = false;
+			wl = 0;
+			if (!*s)
+				break;
+		} else if (!*s) {
+			why = q == Q_SINGLE ? "unterminated single quote" : "unterminated double quote";
+			break;
+		} else if (q == Q_SINGLE) {
+			if (*s == '\'')
+				q = Q_NONE;
+			else
+				word[wl++] = *s;
+		} else if (q == Q_DOUBLE) {
+			if (*s == '"')
+				q = Q_NONE;
+			else if (*s == '\\' && s[1] && strchr("\"\\$`", s[1]))
+				word[wl++] = *++s;
+			else
+				word[wl++] = *s;
+		} else {
+			in_word = true;
+			if (*s == '\'')
+				q = Q_SINGLE;
+			else if (*s == '"')
+				q = Q_DOUBLE;
+			else if (*s != '\\')
+				word[wl++] = *s;
+			else if (s[1])
+				word[wl++] = *++s;
+			else
+				why = "trailing backslash";
+		}
+	}
+	if (!why && (!sv.n || !sv.v[0][0]))
+		why = "empty command";
+	rc = why ? -EINVAL : 0;
+	if (why && errlen)
+		snprintf(err, errlen, "%s", why);
+out:
+	free(word);
+	if (rc < 0)
+		config_strv_free(sv.v);
+	else
+		*argv = sv.v;
+	return rc;
+}
+
+/* ---- applying one complete value ---- */
+
+/* KEY=VALUE lines; '#' comments, blank lines, "export " and one pair of quotes allowed. */
+static int read_env_file(struct parse *p, const char *path, const char *shown)
+{
+	char *line = NULL, *s, *eq, *v, *kv;
+	size_t cap = 0, klen, vlen;
+	int lineno = 0, rc = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		kerr(p, "env_file '%s': cannot open: %s", shown, strerror(errno));
+		return -EINVAL;
+	}
+	for (errno = 0; getline(&line, &cap, f) >= 0; errno = 0) {
+		lineno++;
+		s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		if (strncmp(s, "export", 6) == 0 && (s[6] == ' ' || s[6] == '\t'))
+			s = trim(s + 6);
+		eq = strchr(s, '=');
+		klen = eq ? (size_t)(eq - s) : 0;
+		while (klen && isspace((unsigned char)s[klen - 1]))
+			klen--;
+		if (!eq || !env_name_ok(s, klen)) {
+			kerr(p, "%s:%d: bad line '%s' (expected KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*)",
+			     shown, lineno, s);
+			rc = -EINVAL;
+			continue;
+		}
+		v = trim(eq + 1);
+		vlen = strlen(v);
+		if (vlen >= 2 && (v[0] == '"' || v[0] == '\'') && v[vlen - 1] == v[0]) {
+			v++;
+			vlen -= 2;
+		}
+		kv = malloc(klen + vlen + 2);
+		if (kv)
+			snprintf(kv, klen + vlen + 2, "%.*s=%.*s", (int)klen, s, (int)vlen, v);
+		if (env_set(&p->file_env, kv) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
+	if (rc != -ENOMEM && ferror(f)) {
+		kerr(p, "env_file '%s': cannot read: %s", shown, strerror(errno ? errno : EIO));
+		rc = -EINVAL;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int set_profile_path(struct parse *p, struct service_config *s, const char *v)
+{
+	char *path = path_join(p->dir, v);
+	struct stat st;
+	int rc = 0;
+
+	if (!path)
+		return -ENOMEM;
+	if (stat(path, &st) < 0) {
+		kerr(p, "profile '%s': %s", path, strerror(errno));
+		rc = -EINVAL;
+	} else if (!S_ISREG(st.st_mode)) {
+		kerr(p, "profile '%s': not a regular file", path);
+		rc = -EINVAL;
+	} else {
+		s->profile = realpath(path, NULL);
+		rc = s->profile ? 0 : -errno;
+	}
+	free(path);
+	return rc;
+}
+
+static int parse_codes(struct service_config *s, const char *v)
+{
+	const char *end;
+	int count = 0;
+	uint64_t n;
+
+	for (;;) {
+		v += strspn(v, ", \t");
+		if (!*v)
+			break;
+		if (parse_digits(v, &n, &end) < 0 || n > 255 || (*end && !strchr(", \t", *end)) ||
+		    count == CONFIG_MAX_EXIT_CODES)
+			return -EINVAL;
+		s->success_codes[count++] = (int)n;
+		v = end;
+	}
+	s->n_success_codes = count;
+	return count ? 0 : -EINVAL;
+}
+
+/* Applies value v of key k to the current section; reports its own errors. */
+static int apply(struct parse *p, const struct key_def *k, const char *v)
+{
+	static const char *const bools[] = { "false", "no", "off", "0", "true", "yes", "on", "1" };
+	struct service_config *s = k->sec == SEC_SERVICE ? cur(p) : NULL;
+	char *dst = (s ? (char *)s : (char *)p->cfg) + k->off, **str = (char **)dst, msg[64];
+	enum restart_policy r;
+	const char *end;
+	uint64_t n, ms;
+	size_t i;
+	int rc;
+
+	switch (k->kind) {
+	case T_ARGV:
+		rc = config_split_argv(v, &s->argv, msg, sizeof(msg));
+		if (rc == -EINVAL)
+			kerr(p, "bad command: %s", msg);
+		return rc;
+	case T_STR:
+		*str = strdup(v);
+		return *str ? 0 : -ENOMEM;
+	case T_PATH:
+	case T_ENV_FILE:
+		*str = path_join(p->dir, v);
+		if (!*str)
+			return -ENOMEM;
+		if (k->kind == T_ENV_FILE)
+			return read_env_file(p, *str, v);
+		if ((k->flags & KEY_SOCKET) && strlen(*str) > SOCKET_PATH_MAX) {
+			kerr(p, "socket path '%s' too long (%zu > %zu bytes); hint: use a shorter path",
+			     *str, strlen(*str), SOCKET_PATH_MAX);
+			return -EINVAL;
+		}
+		return 0;
+	case T_ENV:
+		end = strchr(v, '=');
+		if (!end || !env_name_ok(v, (size_t)(end - v)))
+			break;
+		return env_set(&p->env, strdup(v));	/* merged with env_file's when the service ends */
+	case T_PROFILE:
+		if (strchr(v, '/') || (strlen(v) > 5 && strcmp(v + strlen(v) - 5, ".json") == 0))
+			return set_profile_path(p, s, v);
+		if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(v))
+			break;
+		s->profile = strdup(v);
+		return s->profile ? 0 : -ENOMEM;
+	case T_BOOL:
+		for (i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+			if (strcasecmp(v, bools[i]) == 0) {
+				s->autostart = i >= 4;
+				return 0;
+			}
+		}
+		break;
+	case T_RESTART:
+		for (r = RESTART_ALWAYS; r <= RESTART_NEVER; r++) {
+			if (strcmp(v, config_restart_name(r)) == 0) {
+				s->restart = r;
+				return 0;
+			}
+		}
+		break;
+	case T_CODES:
+		if (parse_codes(s, v) == 0)
+			return 0;
+		break;
+	case T_DURATION:
+		if (config_parse_duration(v, &ms) < 0 || (!ms && (k->flags & KEY_NONZERO)))
+			break;
+		*(uint64_t *)dst = ms;
+		return 0;
+	case T_LIMIT:
+		if (parse_digits(v, &n, &end) < 0 || *end != '/' || !n || n > UINT_MAX ||
+		    config_parse_duration(end + 1, &ms) < 0 || !ms)
+			break;
+		s->start_limit_n = (unsigned)n;
+		s->start_limit_window_ms = ms;
+		return 0;
+	case T_SIGNAL:
+		if (config_parse_signal(v, &s->stop_signal) == 0)
+			return 0;
+		break;
+	case T_SIZE:
+		if (config_parse_size(v, &s->log_max_size) == 0)
+			return 0;
+		break;
+	case T_BACKUPS:
+		if (parse_digits(v, &n, &end) < 0 || *end || n > 100)
+			break;
+		s->log_backups = (unsigned)n;
+		return 0;
+	}
+	kerr(p, "bad %s '%s' (expected %s)", k->name, v, k->expect);
+	return -EINVAL;
+}
+
+/* ---- collecting a value: a key line plus its continuation lines ---- */
+
+static void val_append(struct parse *p, const char *sep, const char *v)
+{
+	size_t need = p->val_len + strlen(sep) + strlen(v) + 1;
+	char *nv;
+
+	if (p->val_long || need > VALUE_MAX) {
+		p->val_long = true;
+		return;
+	}
+	if (need > p->val_cap) {
+		nv = realloc(p->val, need);
+		if (!nv) {
+			p->sys_err = -ENOMEM;
+			return;
+		}
+		p->val = nv;
+		p->val_cap = need;
+	}
+	snprintf(p->val + p->val_len, need - p->val_len, "%s%s", sep, v);
+	p->val_len = need - 1;
+}
+
+static void start_key(struct parse *p, const char *name, const char *value)
+{
+	int i, *seen = p->sec == SEC_SERVICE ? p->seen_svc : p->seen_sup;
+	char where[CONFIG_NAME_MAX + 16] = "[supervisor]";
+
+	p->key = -1;
+	p->key_line = p->lineno;
+	if (p->sec == SEC_IGNORE)
+		return;
+	if (p->sec == SEC_NONE) {
+		perr(p, p->lineno, "key '%s' before any section; hint: start with [supervisor] or [service:NAME]",
+		     name);
+		return;
+	}
+	if (p->sec == SEC_SERVICE)
+		snprintf(where, sizeof(where), "[service:%s]", cur(p)->name);
+	for (i = 0; i < K_COUNT; i++)
+		if (keys[i].sec == p->sec && strcmp(keys[i].name, name) == 0)
+			break;
+	if (i == K_COUNT) {
+		perr(p, p->lineno, "unknown key '%s' in %s", name, where);
+	} else if (seen[i] && !(keys[i].flags & KEY_REPEAT)) {
+		perr(p, p->lineno, "duplicate key '%s' in %s (first set on line %d)", name, where, seen[i]);
+	} else {
+		if (!seen[i])
+			seen[i] = p->lineno;
+		p->key = i;
+		p->val_len = 0;
+		p->val_long = false;
+		val_append(p, "", value);
+	}
+}
+
+static void flush_value(struct parse *p)
+{
+	const struct key_def *k;
+
+	if (p->key < 0)
+		return;
+	k = &keys[p->key];
+	p->key = -1;
+	if (p->sys_err)
+		return;
+	if (p->val_long)
+		kerr(p, "value of '%s' too long (limit %d bytes)", k->name, VALUE_MAX);
+	else if (!p->val_len)
+		kerr(p, "empty value for '%s'", k->name);
+	else if (apply(p, k, p->val) == -ENOMEM)
+		p->sys_err = -ENOMEM;
+}
+
+/* ---- sections ---- */
+
+static void end_section(struct parse *p)
+{
+	struct service_config *s;
+	struct strv env = { 0 };
+	size_t i;
+
+	if (p->sec != SEC_SERVICE) {
+		p->sec = SEC_NONE;
+		return;
+	}
+	p->sec = SEC_NONE;
+	s = cur(p);
+	for (i = 0; i < p->file_env.n; i++)
+		if (env_set(&env, p->file_env.v[i]) < 0)
+			p->sys_err = -ENOMEM;
+	for (i = 0; i < p->env.n; i++)
+		if (env_set(&env, p->env.v[i]) < 0)
+			p->sys_err = -ENOMEM;
+	free(p->file_env.v);
+	free(p->env.v);
+	p->file_env = (struct strv){ 0 };
+	p->env = (struct strv){ 0 };
+	s->env = env.v ? env.v : calloc(1, sizeof(*s->env));
+	if (!s->env)
+		p->sys_err = -ENOMEM;
+
+	if (!p->seen_svc[K_COMMAND])
+		perr(p, s->line, "service '%s': missing 'command'", s->name);
+	if (s->restart_delay_max_ms < s->restart_delay_ms)
+		perr(p, p->seen_svc[K_RESTART_DELAY_MAX] ? p->seen_svc[K_RESTART_DELAY_MAX] : p->seen_svc[K_RESTART_DELAY],
+		     "service '%s': restart_delay_max (%" PRIu64 "ms) is less than restart_delay (%" PRIu64 "ms)",
+		     s->name, s->restart_delay_max_ms, s->restart_delay_ms);
+}
+
+static bool service_name_ok(struct parse *p, const char *name)
+{
+	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
+	struct config *cfg = p->cfg;
+	size_t len = strlen(name), i;
+
+	if (!len) {
+		perr(p, p->lineno, "empty service name in [service:]");
+	} else if (len > CONFIG_NAME_MAX) {
+		perr(p, p->lineno, "service name '%s' too long (%zu > %d characters)", name, len, CONFIG_NAME_MAX);
+	} else if (strspn(name, ok) != len || name[0] == '.' || name[0] == '-') {
+		perr(p, p->lineno, "bad service name '%s' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')",
+		     name);
+	} else if (strcmp(name, "all") == 0) {
+		perr(p, p->lineno, "service name 'all' is reserved");
+	} else if (cfg->n_services == CONFIG_MAX_SERVICES) {
+		perr(p, p->lineno, "too many services (limit %d)", CONFIG_MAX_SERVICES);
+	} else {
+		for (i = 0; i < cfg->n_services; i++) {
+			if (strcmp(cfg->services[i].name, name) == 0) {
+				perr(p, p->lineno, "duplicate service '%s' (first defined on line %d)", name,
+				     cfg->services[i].line);
+				return false;
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+static void begin_section(struct parse *p, const char *text, size_t len)
+{
+	struct config *cfg = p->cfg;
+	char buf[CONFIG_LINE_MAX + 1], *name;
+	struct service_config *svcs;
+	size_t cap;
+
+	end_section(p);
+	p->sec = SEC_IGNORE;
+	snprintf(buf, sizeof(buf), "%.*s", (int)len, text);
+	name = trim(buf);
+	if (strcmp(name, "supervisor") == 0) {
+		p->sec = SEC_SUPERVISOR;
+		return;
+	}
+	if (strncmp(name, "service:", 8) != 0) {
+		perr(p, p->lineno, "unknown section '[%s]'; expected [supervisor] or [service:NAME]", name);
+		return;
+	}
+	name += 8;
+	if (!service_name_ok(p, name))
+		return;
+	if (cfg->n_services == p->svc_cap) {
+		cap = p->svc_cap ? p->svc_cap * 2 : 8;
+		svcs = realloc(cfg->services, cap * sizeof(*svcs));
+		if (!svcs) {
+			p->sys_err = -ENOMEM;
+			return;
+		}
+		cfg->services = svcs;
+		p->svc_cap = cap;
+	}
+	svcs = &cfg->services[cfg->n_services];
+	*svcs = service_defaults;
+	svcs->line = p->lineno;
+	svcs->name = strdup(name);
+	if (!svcs->name) {
+		p->sys_err = -ENOMEM;
+		return;
+	}
+	cfg->n_services++;
+	memset(p->seen_svc, 0, sizeof(p->seen_svc));
+	p->sec = SEC_SERVICE;
+}
+
+/* ---- the inih callbacks ---- */
+
+/* inih's scan: stop at one of chars or at an inline comment (';' after whitespace). */
+static const char *find_sep(const char *s, const char *chars)
+{
+	bool was_space = false;
+
+	while (*s && !strchr(chars, *s) && !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+/*
+ * Reads one physical line and classifies it as inih will, because inih tells the handler
+ * neither line numbers, nor continuations, nor sections without keys, nor its syntax errors,
+ * and it silently splits lines longer than its buffer. Lines we report (too long, malformed)
+ * reach inih as blank lines, so its state (section, prev_name) never diverges from ours.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	size_t max = (size_t)num - 1 < CONFIG_LINE_MAX ? (size_t)num - 1 : CONFIG_LINE_MAX;
+	size_t len, end;
+	char *line, *start;
+	const char *sep;
+	bool cont;
+	ssize_t n;
+
+	errno = 0;
+	n = getline(&p->line, &p->line_cap, p->fp);
+	if (n < 0 && ferror(p->fp))
+		p->sys_err = errno ? -errno : -EIO;
+	if (n < 0 || p->sys_err)
+		return NULL;
+	p->lineno++;
+	p->cont = false;
+	str[0] = '\0';
+	line = p->line;
+	len = strlen(line);
+	if (len != (size_t)n) {
+		perr(p, p->lineno, "NUL byte in line");
+		return str;
+	}
+	if (p->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0) {
+		line += 3;
+		len -= 3;
+	}
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	for (end = len; end && isspace((unsigned char)line[end - 1]); end--)
+		line[end - 1] = '\0';
+	start = line;
+	while (isspace((unsigned char)*start))
+		start++;
+	if (!*start || *start == ';' || *start == '#')
+		return str;
+	cont = start > line && (p->have_prev || p->swallow);
+	if (!cont)
+		flush_value(p);
+
+	if (len > max) {
+		perr(p, p->lineno, "line too long (%zu > %zu characters); hint: continue the value on indented lines",
+		     len, max);
+		p->key = -1;
+		p->swallow = true;
+		if (!cont && *start == '[') {
+			end_section(p);
+			p->sec = SEC_IGNORE;
+		}
+		return str;
+	}
+	if (cont) {
+		p->cont = !p->swallow;
+		if (p->cont)
+			memcpy(str, line, end + 1);
+		return str;
+	}
+	p->swallow = false;
+	if (*start == '[') {
+		sep = find_sep(start + 1, "]");
+		if (*sep != ']') {
+			perr(p, p->lineno, "missing ']' in section header '%s'", start);
+			end_section(p);
+			p->sec = SEC_IGNORE;
+			return str;
+		}
+		begin_section(p, start + 1, (size_t)(sep - start - 1));
+		p->have_prev = false;
+	} else {
+		sep = find_sep(start, "=:");
+		if (*sep != '=' && *sep != ':') {
+			perr(p, p->lineno, "expected 'key = value' or '[section]', got '%s'", start);
+			return str;
+		}
+		p->have_prev = sep != start;	/* inih keeps no prev_name for "= value" */
+		if (sep == start) {
+			perr(p, p->lineno, "missing key name in '%s'", start);
+			return str;
+		}
+	}
+	memcpy(str, line, end + 1);
+	return str;
+}
+
+static int on_value(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+
+	(void)section;	/* we track our own: inih cuts section names at 49 characters */
+	if (!name || p->sys_err)
+		return 1;
+	if (p->cont) {
+		if (p->key >= 0)
+			val_append(p, " ", value ? value : "");
+		return 1;
+	}
+	start_key(p, name, value ? value : "");
+	return 1;
+}
+
+/* ---- the API ---- */
+
+int config_load(struct config *cfg, const char *file, char *err, size_t errlen)
+{
+	struct parse p = { .cfg = cfg, .file = file, .err = err, .errlen = errlen, .key = -1 };
+	char *slash;
+	int rc;
+
+	*cfg = (struct config){ 0 };
+	if (errlen)
+		err[0] = '\0';
+	p.fp = fopen(file, "re");
+	if (!p.fp) {
+		rc = -errno;
+		perr(&p, 0, "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	cfg->path = realpath(file, NULL);
+	p.dir = cfg->path ? strdup(cfg->path) : NULL;
+	if (!p.dir) {
+		rc = -errno;
+		perr(&p, 0, "cannot resolve path: %s", strerror(-rc));
+		goto out;
+	}
+	slash = strrchr(p.dir, '/');
+	if (slash == p.dir)
+		slash[1] = '\0';
+	else
+		slash[0] = '\0';
+
+	rc = ini_parse_stream(read_line, &p, on_value, &p);
+	flush_value(&p);
+	end_section(&p);
+	if (rc == -2)
+		p.sys_err = -ENOMEM;
+	else if (rc > 0 && !p.nerr)
+		perr(&p, rc, "syntax error");
+	if (p.sys_err)
+		perr(&p, 0, "%s", strerror(-p.sys_err));
+	rc = p.sys_err ? p.sys_err : p.nerr ? -EINVAL : 0;
+out:
+	config_strv_free(p.file_env.v);
+	config_strv_free(p.env.v);
+	free(p.val);
+	free(p.line);
+	free(p.dir);
+	fclose(p.fp);
+	if (rc < 0)
+		config_free(cfg);
+	return rc;
+}
+
+void config_service_release(struct service_config *s)
+{
+	free(s->name);
+	config_strv_free(s->argv);
+	free(s->cwd);
+	config_strv_free(s->env);
+	free(s->env_file);
+	free(s->user);
+	free(s->profile);
+}
+
+void config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->n_services; i++)
+		config_service_release(&cfg->services[i]);
+	free(cfg->services);
+	free(cfg->path);
+	free(cfg->socket);
+	free(cfg->log_dir);
+	*cfg = (struct config){ 0 };
+}
+
+const struct service_config *config_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* NULL and an empty vector are the same. */
+static bool strv_eq(char *const *a, char *const *b)
+{
+	size_t i;
+
+	for (i = 0; a && a[i] && b && b[i]; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return !(a && a[i]) && !(b && b[i]);
+}
+
+bool service_config_equal(const struct service_config *a, const struct service_config *b)
+{
+	return str_eq(a->name, b->name) && strv_eq(a->argv, b->argv) && str_eq(a->cwd, b->cwd) &&
+	       strv_eq(a->env, b->env) && str_eq(a->env_file, b->env_file) && str_eq(a->user, b->user) &&
+	       str_eq(a->profile, b->profile) && a->autostart == b->autostart && a->restart == b->restart &&
+	       a->n_success_codes == b->n_success_codes &&
+	       memcmp(a->success_codes, b->success_codes, (size_t)a->n_success_codes * sizeof(int)) == 0 &&
+	       a->start_ms == b->start_ms && a->restart_delay_ms == b->restart_delay_ms &&
+	       a->restart_delay_max_ms == b->restart_delay_max_ms && a->reset_after_ms == b->reset_after_ms &&
+	       a->start_limit_n == b->start_limit_n && a->start_limit_window_ms == b->start_limit_window_ms &&
+	       a->stop_signal == b->stop_signal && a->stop_timeout_ms == b->stop_timeout_ms &&
+	       a->log_max_size == b->log_max_size && a->log_backups == b->log_backups;
+}
+
+/* Writes a then b, or an empty string when they do not fit. */
+static int put(char *buf, size_t len, const char *a, const char *b)
+{
+	int n = snprintf(buf, len, "%s%s", a, b);
+
+	if (n >= 0 && (size_t)n < len)
+		return 0;
+	if (len)
+		buf[0] = '\0';
+	return -ENAMETOOLONG;
+}
+
+/* XDG base directories must be absolute; relative ones are ignored (XDG spec). */
+static const char *xdg_dir(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] == '/' ? v : NULL;
+}
+
+int config_default_socket(char *buf, size_t len)
+{
+	const char *dir = xdg_dir("XDG_RUNTIME_DIR");
+	char tmp[64];
+
+	if (geteuid() == 0)
+		return put(buf, len, "/run/nono-supervise.sock", "");
+	if (dir)
+		return put(buf, len, dir, "/nono-supervise.sock");
+	snprintf(tmp, sizeof(tmp), "/tmp/nono-supervise-%u.sock", (unsigned)geteuid());
+	return put(buf, len, tmp, "");
+}
+
+int config_default_log_dir(char *buf, size_t len)
+{
+	const char *state = xdg_dir("XDG_STATE_HOME"), *home = xdg_dir("HOME");
+
+	if (geteuid() == 0)
+		return put(buf, len, "/var/log/nono-supervise", "");
+	if (state)
+		return put(buf, len, state, "/nono-supervise/logs");
+	if (home)
+		return put(buf, len, home, "/.local/state/nono-supervise/logs");
+	return -ENOENT;
+}

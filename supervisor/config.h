@@ -1,0 +1,81 @@
+/* config: parse services.ini into plain structs (pure: reads the file, nothing else). */
+#ifndef NONO_CONFIG_H
+#define NONO_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_ERR_MAX 4096	/* all error lines of one parse, '\n'-separated */
+#define CONFIG_MAX_SERVICES 1024
+#define CONFIG_MAX_EXIT_CODES 16
+#define CONFIG_LINE_MAX 199	/* Debian's libinih cuts longer lines */
+#define CONFIG_NAME_MAX 64	/* service names: [A-Za-z0-9_.-], not starting with '.' */
+
+enum restart_policy {
+	RESTART_ALWAYS,
+	RESTART_ON_FAILURE,
+	RESTART_NEVER,
+};
+
+struct service_config {
+	char *name;
+	char **argv;		/* NULL-terminated, shell-like quoting resolved */
+	char *cwd;		/* absolute (relative ones resolved against the ini's dir); NULL = ini's dir */
+	char **env;		/* NULL-terminated "KEY=VALUE": env_file entries first, then env= in order */
+	char *env_file;		/* absolute path as written (resolved), NULL if none */
+	char *user;		/* NULL = the supervisor's user */
+	char *profile;		/* NAME or absolute PATH, NULL = default (validated: name or existing file) */
+	bool autostart;		/* default true */
+	enum restart_policy restart;	/* default on-failure */
+	int success_codes[CONFIG_MAX_EXIT_CODES];	/* default {0} */
+	int n_success_codes;
+	uint64_t start_ms;		/* start_secs, default 1000 */
+	uint64_t restart_delay_ms;	/* default 1000, 0 allowed */
+	uint64_t restart_delay_max_ms;	/* default 60000 */
+	uint64_t reset_after_ms;	/* default 30000 */
+	unsigned start_limit_n;		/* default 5 */
+	uint64_t start_limit_window_ms;	/* default 60000 */
+	int stop_signal;		/* default SIGTERM; names with or without SIG, or numbers */
+	uint64_t stop_timeout_ms;	/* default 10000 */
+	uint64_t log_max_size;		/* bytes, default 10M; 0 = no rotation */
+	unsigned log_backups;		/* default 5 */
+	int line;			/* line of the [service:NAME] header, for messages */
+};
+
+struct config {
+	char *path;		/* absolute path of the ini file */
+	char *socket;		/* NULL = default (config_default_socket) */
+	char *log_dir;		/* NULL = default (config_default_log_dir) */
+	struct service_config *services;
+	size_t n_services;
+};
+
+/*
+ * Parse FILE. Returns 0, or a negative errno with every problem found written to err as
+ * "file:line: message" lines (parsing goes on after an error so all are reported).
+ */
+int config_load(struct config *cfg, const char *file, char *err, size_t errlen);
+void config_free(struct config *cfg);
+/* Free what one service_config owns (not the struct itself). */
+void config_service_release(struct service_config *sc);
+
+const struct service_config *config_find(const struct config *cfg, const char *name);
+
+/* True when two definitions would run the same thing the same way (reload keeps it running). */
+bool service_config_equal(const struct service_config *a, const struct service_config *b);
+
+/* Defaults when [supervisor] does not set them: root and non-root locations (see README). */
+int config_default_socket(char *buf, size_t len);
+int config_default_log_dir(char *buf, size_t len);
+
+/* Small parsers, exported for tests and for nonoctl. */
+int config_parse_duration(const char *s, uint64_t *ms);		/* "500ms" "10s" "2m" "1h", bare number = seconds */
+int config_parse_size(const char *s, uint64_t *bytes);		/* "64K" "10M" "1G", bare number = bytes */
+int config_parse_signal(const char *s, int *sig);			/* "TERM" "SIGTERM" "15" */
+const char *config_signal_name(int sig);				/* "SIGTERM"; "SIG?" for unknown */
+int config_split_argv(const char *s, char ***argv, char *err, size_t errlen);	/* shell-like quoting */
+void config_strv_free(char **v);
+const char *config_restart_name(enum restart_policy p);
+
+#endif

@@ -1,0 +1,41 @@
+/* control: the daemon's unix control socket (one JSON request per line, one JSON reply per line). */
+#ifndef NONO_CONTROL_H
+#define NONO_CONTROL_H
+
+#include <stddef.h>
+
+/*
+ * Protocol (stable; nonoctl is just one client):
+ *
+ *   request  {"cmd": NAME, ...args}\n           at most CONTROL_LINE_MAX bytes
+ *   reply    {"ok": true, ...} \n  or  {"ok": false, "error": "message"}\n
+ *
+ *   status   {"names": [..]} (optional)  -> {"ok":true,"services":[SERVICE..]}
+ *   start | stop | restart
+ *            {"names": [..] | ["all"], "wait": true, "timeout_ms": N}
+ *                                        -> {"ok":B,"results":[{"name","ok","state","message"}..]}
+ *            replies once every named service settled (or the timeout passed) when wait is true
+ *   reload   {}                          -> {"ok":true,"added":[..],"removed":[..],"changed":[..],
+ *                                            "unchanged":[..]} or {"ok":false,"error":"file:line: .."}
+ *   logs     {"name": N}                 -> {"ok":true,"path":"/…/N.log"} (the client reads the file)
+ *   shutdown {}                          -> {"ok":true}; the connection closes when the daemon exits
+ *   version  {}                          -> {"ok":true,"version":"x.y.z"}
+ *
+ * SERVICE = {"name","state","want","pid","uptime_s","restarts","last_exit":{"code":N}|
+ *            {"signal":"SIGKILL"}|null,"next_restart_s","reason","log","log_bytes_lost","kill_mode"}
+ *
+ * Unknown service names fail the whole request: "unknown service 'x'".
+ */
+
+#define CONTROL_LINE_MAX (64 * 1024)
+#define CONTROL_CLIENTS_MAX 64
+
+struct supervisor;
+
+int control_open(struct supervisor *sv, const char *path, char *err, size_t errlen);
+/* Stop listening; clients waiting for shutdown stay until control_finish. */
+void control_close(struct supervisor *sv);
+/* Called by the supervisor whenever a service changes state, to answer waiting requests. */
+void control_notify(struct supervisor *sv);
+
+#endif

@@ -1,0 +1,619 @@
+/* service: one supervised service at run time: its process, pipes, timers, log and cgroup. */
+#include "service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "exec.h"
+#include "log.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define PARTIAL_FLUSH_MS 100	/* an unterminated line waits this long for its end */
+#define DRAIN_POLL_MS 5		/* after the main process exited: wait for the rest */
+#define DRAIN_MAX_MS 2000
+
+static void feed(struct service *s, enum svc_event ev, const struct state_input *in);
+static void timer_cb(uv_timer_t *t);
+
+static uint64_t now_ms(const struct service *s)
+{
+	return uv_now(s->sv->loop);
+}
+
+/* A supervisor event in the service's own log: "… nono <message>". */
+static void event(struct service *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (logbuf_event(logfile_buf(&s->log), stamp_now(), msg) < 0)
+		s->log.lost += strlen(msg);
+	logfile_kick(&s->log);
+}
+
+/* ---- output capture ---- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	/* One loop, one thread: read_cb consumes the bytes before the next read. */
+	static char shared[64 * 1024];
+
+	*buf = uv_buf_init(shared, sizeof(shared));
+}
+
+static void maybe_finish(struct service *s);
+
+static void pause_pipes(struct service *s, bool pause);
+
+static void flush_partials(struct service *s)
+{
+	const char *stamp = stamp_now();
+
+	logbuf_flush(&s->lb_out, stamp, logfile_buf(&s->log));
+	logbuf_flush(&s->lb_err, stamp, logfile_buf(&s->log));
+	logfile_kick(&s->log);
+}
+
+static void flush_timer_cb(uv_timer_t *t)
+{
+	flush_partials(t->data);
+}
+
+static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+	struct service *s = stream->data;
+	struct logbuf *lb = stream == (uv_stream_t *)&s->out ? &s->lb_out : &s->lb_err;
+
+	if (n > 0) {
+		if (logbuf_feed(lb, stamp_now(), buf->base, (size_t)n, logfile_buf(&s->log)) < 0)
+			s->log.lost += (uint64_t)n;
+		logfile_kick(&s->log);
+		if (logbuf_pending(lb) && !uv_is_active((uv_handle_t *)&s->flush_timer))
+			uv_timer_start(&s->flush_timer, flush_timer_cb, PARTIAL_FLUSH_MS, 0);
+		if (logfile_full(&s->log))
+			pause_pipes(s, true);
+		return;
+	}
+	if (n == 0)
+		return;
+	/* EOF or error: this stream is done. */
+	uv_read_stop(stream);
+	stream->data = NULL;
+	maybe_finish(s);
+}
+
+
+static bool stream_open(const uv_pipe_t *p)
+{
+	return p->data != NULL;
+}
+
+static void pause_pipes(struct service *s, bool pause)
+{
+	uv_pipe_t *pipes[] = { &s->out, &s->err };
+
+	if (s->paused == pause)
+		return;
+	s->paused = pause;
+	for (size_t i = 0; i < ARRAY_SIZE(pipes); i++) {
+		if (!stream_open(pipes[i]))
+			continue;
+		if (pause)
+			uv_read_stop((uv_stream_t *)pipes[i]);
+		else
+			uv_read_start((uv_stream_t *)pipes[i], alloc_cb, read_cb);
+	}
+}
+
+static void log_drained(struct logfile *lf)
+{
+	struct service *s = lf->data;
+
+	if (s->paused && lf->pending.len < LOGFILE_PENDING_MAX / 2)
+		pause_pipes(s, false);
+}
+
+/* ---- signalling ---- */
+
+static void signal_all(struct service *s, int sig)
+{
+	if (!s->exited && s->pid > 0)
+		kill(s->pid, sig);	/* also before the helper joined the cgroup */
+	if (s->cgroup[0])
+		cgroup_signal(s->cgroup, sig);
+	else if (s->pid > 0)
+		kill(-s->pid, sig);	/* the service's own process group (setsid) */
+}
+
+/* ---- the end of a run ---- */
+
+static void run_closed_cb(uv_handle_t *h)
+{
+	struct service *s = h->data;
+	struct state_input in = s->exit;
+	char reason[512] = "";
+
+	if (--s->handles > 0)
+		return;
+	/* Everything of the run is closed: now the state machine may start the next one. */
+	if (s->status_fd >= 0) {
+		ssize_t n = read(s->status_fd, reason, sizeof(reason) - 1);
+
+		reason[n > 0 ? n : 0] = '\0';
+		close(s->status_fd);
+		s->status_fd = -1;
+	}
+	s->pid = 0;
+	if (reason[0] && in.exit_code == EXEC_FAILED) {
+		event(s, "failed to start: %s", reason);
+		in.reason = reason;
+		feed(s, EV_SPAWN_FAILED, &in);
+		return;
+	}
+	if (in.exit_code >= 0)
+		event(s, "exited with code %d", in.exit_code);
+	else
+		event(s, "killed by signal %s", config_signal_name(in.exit_signal));
+	feed(s, EV_EXIT, &in);
+}
+
+static void finish(struct service *s)
+{
+	uv_timer_stop(&s->drain_timer);
+	s->draining = false;
+	flush_partials(s);
+	s->out.data = s->err.data = s->proc.data = s;
+	uv_close((uv_handle_t *)&s->out, run_closed_cb);
+	uv_close((uv_handle_t *)&s->err, run_closed_cb);
+	uv_close((uv_handle_t *)&s->proc, run_closed_cb);
+}
+
+static bool leftovers(struct service *s)
+{
+	return s->cgroup[0] && cgroup_populated(s->cgroup) > 0;
+}
+
+static void drain_timer_cb(uv_timer_t *t)
+{
+	struct service *s = t->data;
+
+	if (now_ms(s) >= s->drain_until) {
+		event(s, "processes of the service still hold its output after %ums; closing",
+		      DRAIN_MAX_MS);
+		pause_pipes(s, true);
+		finish(s);
+		return;
+	}
+	if (leftovers(s))
+		cgroup_signal(s->cgroup, SIGKILL);
+	maybe_finish(s);
+}
+
+/*
+ * A run ends when the main process was reaped, both pipes reached EOF (so its last
+ * output is in the log before "exited") and, with a cgroup, nothing of it is left.
+ */
+static void maybe_finish(struct service *s)
+{
+	if (!s->exited || s->handles != 3 || uv_is_closing((uv_handle_t *)&s->proc))
+		return;
+	if (!stream_open(&s->out) && !stream_open(&s->err) && !leftovers(s)) {
+		finish(s);
+		return;
+	}
+	if (!s->draining) {
+		s->draining = true;
+		s->drain_until = now_ms(s) + DRAIN_MAX_MS;
+		uv_timer_start(&s->drain_timer, drain_timer_cb, DRAIN_POLL_MS, DRAIN_POLL_MS);
+	}
+}
+
+static void exit_cb(uv_process_t *proc, int64_t status, int term_signal)
+{
+	struct service *s = proc->data;
+
+	s->exited = true;
+	s->exit = (struct state_input){
+		.exit_code = term_signal ? -1 : (int)status,
+		.exit_signal = term_signal,
+	};
+	/* What the main process started dies with it (KillMode=control-group). */
+	signal_all(s, SIGKILL);
+	maybe_finish(s);
+}
+
+/* ---- starting a run ---- */
+
+/* base_env, then the service's env (later entries override earlier ones). */
+static char **build_env(struct service *s)
+{
+	char **base = s->sv->base_env, **extra = s->cfg.env;
+	size_t nb = 0, ne = 0, n = 0;
+	char **env;
+
+	while (base && base[nb])
+		nb++;
+	while (extra && extra[ne])
+		ne++;
+	env = calloc(nb + ne + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < nb + ne; i++) {
+		char *e = i < nb ? base[i] : extra[i - nb];
+		size_t klen = strcspn(e, "=");
+		size_t j;
+
+		for (j = 0; j < n; j++)
+			if (strncmp(env[j], e, klen + 1) == 0)
+				break;
+		env[j] = e;
+		if (j == n)
+			n++;
+	}
+	return env;
+}
+
+static int send_plan(struct service *s, int fd, char *err, size_t errlen)
+{
+	struct exec_plan plan = {
+		.name = s->cfg.name,
+		.argv = s->cfg.argv,
+		.cwd = s->cfg.cwd,
+		.user = s->cfg.user,
+		.cgroup = s->cgroup[0] ? s->cgroup : NULL,
+		.ppid = getpid(),
+	};
+	char **env = build_env(s);
+	char *json = NULL;
+	ssize_t n;
+	int r;
+
+	if (!env)
+		return -ENOMEM;
+	plan.env = env;
+	r = exec_plan_encode(&plan, &json);
+	free(env);
+	if (r < 0)
+		return r;
+	/* The socket buffer takes the whole plan; a plan that does not fit is refused. */
+	n = send(fd, json, strlen(json), MSG_DONTWAIT | MSG_NOSIGNAL);
+	r = n == (ssize_t)strlen(json) ? 0 : -E2BIG;
+	if (r < 0)
+		snprintf(err, errlen, "the exec plan (%zu bytes) is too large", strlen(json));
+	free(json);
+	shutdown(fd, SHUT_WR);
+	return r;
+}
+
+static void spawn(struct service *s)
+{
+	char *args[] = { "nono-supervise", EXEC_MODE, NULL };
+	uv_stdio_container_t stdio[4];
+	uv_process_options_t opt = {
+		.file = "/proc/self/exe",
+		.args = args,
+		.exit_cb = exit_cb,
+		.stdio = stdio,
+		.stdio_count = 4,
+	};
+	char why[256] = "";
+	int sp[2] = { -1, -1 };
+	int r;
+
+	if (s->next_cfg) {
+		/* A reload changed the definition: it takes effect with this run. */
+		config_service_release(&s->cfg);
+		s->cfg = *s->next_cfg;
+		free(s->next_cfg);
+		s->next_cfg = NULL;
+		state_set_limit(&s->sm, s->cfg.start_limit_n);
+		logfile_configure(&s->log, s->cfg.log_max_size, s->cfg.log_backups);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = send_plan(s, sp[0], why, sizeof(why));
+	if (r < 0)
+		goto fail;
+
+	uv_pipe_init(s->sv->loop, &s->out, 0);
+	uv_pipe_init(s->sv->loop, &s->err, 0);
+	stdio[0] = (uv_stdio_container_t){ .flags = UV_IGNORE };	/* /dev/null */
+	stdio[1] = (uv_stdio_container_t){ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+					   .data.stream = (uv_stream_t *)&s->out };
+	stdio[2] = (uv_stdio_container_t){ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+					   .data.stream = (uv_stream_t *)&s->err };
+	stdio[3] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD, .data.fd = sp[1] };
+	s->proc.data = s;
+	r = uv_spawn(s->sv->loop, &s->proc, &opt);
+	close(sp[1]);
+	sp[1] = -1;
+	if (r < 0) {
+		uv_close((uv_handle_t *)&s->out, NULL);
+		uv_close((uv_handle_t *)&s->err, NULL);
+		snprintf(why, sizeof(why), "spawn error: %s", uv_strerror(r));
+		goto fail;
+	}
+	s->status_fd = sp[0];
+	s->pid = s->proc.pid;
+	s->exited = false;
+	s->handles = 3;
+	s->out.data = s->err.data = s;
+	s->spawns++;
+	s->paused = false;
+	uv_read_start((uv_stream_t *)&s->out, alloc_cb, read_cb);
+	uv_read_start((uv_stream_t *)&s->err, alloc_cb, read_cb);
+	event(s, "started pid %d", (int)s->pid);
+	switch (state_spawned(&s->sm, &s->cfg, now_ms(s))) {
+	case ACT_START_TIMER:
+		uv_timer_start(&s->timer, timer_cb, s->cfg.start_ms, 0);
+		break;
+	default:
+		break;
+	}
+	return;
+
+fail:
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
+	if (!why[0])
+		snprintf(why, sizeof(why), "spawn error: %s", strerror(-r));
+	event(s, "failed to start: %s", why);
+	feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = why });
+}
+
+/* ---- the state machine's actions ---- */
+
+static void timer_cb(uv_timer_t *t)
+{
+	struct service *s = t->data;
+
+	switch (s->sm.state) {
+	case ST_STARTING:
+		feed(s, EV_STARTED, NULL);
+		break;
+	case ST_BACKOFF:
+		feed(s, EV_BACKOFF_DONE, NULL);
+		break;
+	case ST_STOPPING:
+		feed(s, EV_STOP_TIMEOUT, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+static void apply(struct service *s, enum svc_event ev, enum svc_state before,
+		  enum svc_action act)
+{
+	char d[32];
+
+	if (s->sm.state != before)
+		uv_timer_stop(&s->timer);
+	switch (act) {
+	case ACT_SPAWN:
+		spawn(s);
+		break;
+	case ACT_SIGNAL:
+		signal_all(s, s->cfg.stop_signal);
+		uv_timer_start(&s->timer, timer_cb, s->cfg.stop_timeout_ms, 0);
+		break;
+	case ACT_KILL:
+		format_duration(d, sizeof(d), s->cfg.stop_timeout_ms);
+		event(s, "still running %s after %s: killing", d,
+		      config_signal_name(s->cfg.stop_signal));
+		signal_all(s, SIGKILL);
+		break;
+	case ACT_WAIT:
+		format_duration(d, sizeof(d), s->sm.delay_ms);
+		event(s, "restarting in %s", s->sm.delay_ms ? d : "0s");
+		uv_timer_start(&s->timer, timer_cb, s->sm.delay_ms, 0);
+		break;
+	case ACT_START_TIMER:
+	case ACT_NONE:
+		break;
+	}
+	if (s->sm.state == before)
+		return;
+	if (s->sm.state == ST_FAILED && ev != EV_SPAWN_FAILED)
+		event(s, "%s", s->sm.reason);	/* a crash loop; spawn errors were logged */
+	else if (s->sm.state == ST_STOPPED && before == ST_STOPPING)
+		event(s, "stopped");
+	supervisor_changed(s->sv);
+}
+
+static void feed(struct service *s, enum svc_event ev, const struct state_input *in)
+{
+	enum svc_state before = s->sm.state;
+
+	apply(s, ev, before, state_next(&s->sm, &s->cfg, ev, in, now_ms(s)));
+}
+
+void service_event(struct service *s, enum svc_event ev)
+{
+	feed(s, ev, NULL);
+}
+
+/* ---- life of the object ---- */
+
+struct service *service_new(struct supervisor *sv, struct service_config *cfg, char *err,
+			    size_t errlen)
+{
+	struct service *s = calloc(1, sizeof(*s));
+	char path[PATH_MAX];
+	int r;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->sv = sv;
+	s->status_fd = -1;
+	s->cfg = *cfg;
+	*cfg = (struct service_config){ 0 };
+	s->lb_out.tag = "out";
+	s->lb_err.tag = "err";
+	snprintf(path, sizeof(path), "%s/%s.log", sv->log_dir, s->cfg.name);
+	r = state_init(&s->sm, s->cfg.start_limit_n);
+	if (r == 0)
+		r = logfile_init(&s->log, sv->loop, path, s->cfg.log_max_size, s->cfg.log_backups);
+	if (r < 0) {
+		snprintf(err, errlen, "service '%s': %s", s->cfg.name, strerror(-r));
+		state_free(&s->sm);
+		config_service_release(&s->cfg);
+		free(s);
+		return NULL;
+	}
+	s->log.data = s;
+	s->log.drained = log_drained;
+	uv_timer_init(sv->loop, &s->timer);
+	uv_timer_init(sv->loop, &s->flush_timer);
+	uv_timer_init(sv->loop, &s->drain_timer);
+	s->timer.data = s->flush_timer.data = s->drain_timer.data = s;
+	if (cgroup_available()) {
+		r = cgroup_create(s->cfg.name, s->cgroup, sizeof(s->cgroup));
+		if (r < 0) {
+			log_warn("service '%s': no cgroup (%s), using process-group kills",
+				 s->cfg.name, strerror(-r));
+			s->cgroup[0] = '\0';
+		}
+	}
+	return s;
+}
+
+void service_replace_config(struct service *s, struct service_config *cfg)
+{
+	struct service_config *next = malloc(sizeof(*next));
+
+	if (!next)
+		return;
+	*next = *cfg;
+	*cfg = (struct service_config){ 0 };
+	if (s->next_cfg) {
+		config_service_release(s->next_cfg);
+		free(s->next_cfg);
+	}
+	s->next_cfg = next;
+	if (state_has_process(s->sm.state) || s->sm.state == ST_BACKOFF) {
+		event(s, "definition changed: restarting");
+		feed(s, EV_RESTART, NULL);
+	} else if (s->sm.state == ST_STOPPED && s->next_cfg->autostart && s->sm.want == WANT_DOWN &&
+		   !s->spawns) {
+		feed(s, EV_START, NULL);
+	}
+}
+
+bool service_settled_down(const struct service *s)
+{
+	return !state_has_process(s->sm.state) && s->handles == 0 && s->pid == 0;
+}
+
+static void free_closed_cb(uv_handle_t *h)
+{
+	struct service *s = h->data;
+
+	if (--s->closing > 0)
+		return;
+	if (s->cgroup[0])
+		cgroup_remove(s->cgroup);
+	logbuf_free(&s->lb_out);
+	logbuf_free(&s->lb_err);
+	state_free(&s->sm);
+	config_service_release(&s->cfg);
+	if (s->next_cfg) {
+		config_service_release(s->next_cfg);
+		free(s->next_cfg);
+	}
+	free(s);
+}
+
+static void log_closed(struct logfile *lf)
+{
+	free_closed_cb((uv_handle_t *)&((struct service *)lf->data)->timer);
+}
+
+/* Free a service that has no process any more: timers and log close asynchronously. */
+void service_free(struct service *s)
+{
+	if (s->freeing)
+		return;
+	s->freeing = true;
+	flush_partials(s);
+	s->closing = 4;
+	uv_close((uv_handle_t *)&s->timer, free_closed_cb);
+	uv_close((uv_handle_t *)&s->flush_timer, free_closed_cb);
+	uv_close((uv_handle_t *)&s->drain_timer, free_closed_cb);
+	logfile_close(&s->log, log_closed);
+}
+
+void service_remove(struct service *s)
+{
+	s->removing = true;
+	feed(s, EV_STOP, NULL);
+}
+
+const char *service_kill_mode(const struct service *s)
+{
+	return s->cgroup[0] ? "cgroup" : "process-group";
+}
+
+cJSON *service_status_json(const struct service *s)
+{
+	const struct state_machine *sm = &s->sm;
+	uint64_t now = now_ms(s);
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", s->cfg.name);
+	cJSON_AddStringToObject(o, "state", state_name(sm->state));
+	cJSON_AddStringToObject(o, "want", sm->want == WANT_UP ? "up" : "down");
+	if (s->pid > 0 && !s->exited)
+		cJSON_AddNumberToObject(o, "pid", s->pid);
+	else
+		cJSON_AddNullToObject(o, "pid");
+	if (state_has_process(sm->state))
+		cJSON_AddNumberToObject(o, "uptime_s", (double)((now - sm->started_at) / 1000));
+	else
+		cJSON_AddNullToObject(o, "uptime_s");
+	cJSON_AddNumberToObject(o, "restarts", sm->restarts);
+	if (sm->has_exit) {
+		cJSON *e = cJSON_AddObjectToObject(o, "last_exit");
+
+		if (sm->exit_code >= 0)
+			cJSON_AddNumberToObject(e, "code", sm->exit_code);
+		else
+			cJSON_AddStringToObject(e, "signal", config_signal_name(sm->exit_signal));
+	} else {
+		cJSON_AddNullToObject(o, "last_exit");
+	}
+	if (sm->state == ST_BACKOFF)
+		cJSON_AddNumberToObject(o, "next_restart_s",
+					sm->restart_at > now ? (double)(sm->restart_at - now) / 1000.0 : 0);
+	else
+		cJSON_AddNullToObject(o, "next_restart_s");
+	if (sm->reason[0])
+		cJSON_AddStringToObject(o, "reason", sm->reason);
+	else
+		cJSON_AddNullToObject(o, "reason");
+	cJSON_AddStringToObject(o, "log", s->log.path ? s->log.path : "");
+	cJSON_AddNumberToObject(o, "log_bytes_lost", (double)s->log.lost);
+	cJSON_AddStringToObject(o, "kill_mode", service_kill_mode(s));
+	cJSON_AddNumberToObject(o, "spawns", (double)s->spawns);
+	return o;
+}

@@ -1,0 +1,62 @@
+/* service: one supervised service at run time: its process, pipes, timers, log and cgroup. */
+#ifndef NONO_SERVICE_H
+#define NONO_SERVICE_H
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+#include "logbuf.h"
+#include "logfile.h"
+#include "state.h"
+
+struct supervisor;
+
+struct service {
+	struct supervisor *sv;
+	struct service *next;
+	struct service_config cfg;	/* owned */
+	struct service_config *next_cfg;	/* from a reload, applied at the next spawn */
+	struct state_machine sm;
+	uint64_t spawns;		/* processes started so far (restart waits on it) */
+	bool removing;			/* dropped by a reload: freed once stopped */
+	bool freeing;
+
+	/* the current run */
+	uv_process_t proc;
+	uv_pipe_t out, err;
+	int status_fd;			/* exec helper's socket, -1 when none */
+	pid_t pid;
+	bool exited;			/* exit_cb ran; waiting for the pipes and the cgroup */
+	struct state_input exit;
+	int handles;			/* open run handles (proc, out, err) */
+	bool draining;
+	uint64_t drain_until;
+	uv_timer_t drain_timer;
+
+	uv_timer_t timer;		/* start_secs, restart delay, stop_timeout */
+	uv_timer_t flush_timer;		/* partial lines, and drain polling */
+	struct logbuf lb_out, lb_err;
+	struct logfile log;
+	bool paused;			/* pipes paused while the log catches up */
+	char cgroup[PATH_MAX];		/* empty: process-group kills */
+	int closing;			/* handles in uv_close */
+};
+
+struct service *service_new(struct supervisor *sv, struct service_config *cfg, char *err,
+			    size_t errlen);
+/* Operator verbs and reload; feed the state machine. */
+void service_event(struct service *s, enum svc_event ev);
+/* Take a changed definition: restarts the service if it runs. Takes ownership of cfg. */
+void service_replace_config(struct service *s, struct service_config *cfg);
+/* Stop (if needed), then free once everything is closed. */
+void service_remove(struct service *s);
+/* Release a service that has no process any more (asynchronous). */
+void service_free(struct service *s);
+bool service_settled_down(const struct service *s);	/* no process, nothing pending */
+cJSON *service_status_json(const struct service *s);
+const char *service_kill_mode(const struct service *s);
+
+#endif

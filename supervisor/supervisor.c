@@ -1,0 +1,330 @@
+/* supervisor: the daemon: one loop, the fleet of services, signals, reload and shutdown. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "control.h"
+#include "log.h"
+#include "service.h"
+#include "util.h"
+
+/* What every service inherits from the supervisor; nothing else of its environment. */
+static const char *const inherited_env[] = { "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ" };
+
+static char **make_base_env(void)
+{
+	char **env = calloc(ARRAY_SIZE(inherited_env) + 1, sizeof(*env));
+	size_t n = 0;
+
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(inherited_env); i++) {
+		const char *v = getenv(inherited_env[i]);
+		size_t len;
+
+		if (!v && strcmp(inherited_env[i], "PATH") == 0)
+			v = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		if (!v)
+			continue;
+		len = strlen(inherited_env[i]) + strlen(v) + 2;
+		env[n] = malloc(len);
+		if (!env[n])
+			break;
+		snprintf(env[n++], len, "%s=%s", inherited_env[i], v);
+	}
+	return env;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+struct service *supervisor_find(struct supervisor *sv, const char *name)
+{
+	for (struct service *s = sv->services; s; s = s->next)
+		if (strcmp(s->cfg.name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static void close_cb_noop(uv_handle_t *h)
+{
+}
+
+/* Everything is down: close what keeps the loop alive so uv_run returns. */
+static void teardown(struct supervisor *sv)
+{
+	control_close(sv);
+	uv_close((uv_handle_t *)&sv->sig_term, close_cb_noop);
+	uv_close((uv_handle_t *)&sv->sig_int, close_cb_noop);
+	uv_close((uv_handle_t *)&sv->sig_hup, close_cb_noop);
+	while (sv->services) {
+		struct service *s = sv->services;
+
+		sv->services = s->next;
+		service_free(s);
+	}
+	log_info("all services stopped; exiting");
+}
+
+void supervisor_changed(struct supervisor *sv)
+{
+	struct service **pp = &sv->dying;
+	bool all_down = true;
+
+	control_notify(sv);
+	while (*pp) {
+		struct service *s = *pp;
+
+		if (service_settled_down(s)) {
+			*pp = s->next;
+			log_info("service '%s' removed", s->cfg.name);
+			service_free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+	if (!sv->shutting_down || sv->dying)
+		return;
+	for (struct service *s = sv->services; s; s = s->next)
+		all_down = all_down && service_settled_down(s);
+	if (all_down && !uv_is_closing((uv_handle_t *)&sv->sig_term))
+		teardown(sv);
+}
+
+void supervisor_shutdown(struct supervisor *sv)
+{
+	if (sv->shutting_down) {
+		/* Asked twice: no more waiting for stop_timeout. */
+		for (struct service *s = sv->services; s; s = s->next)
+			service_event(s, EV_STOP_TIMEOUT);
+		for (struct service *s = sv->dying; s; s = s->next)
+			service_event(s, EV_STOP_TIMEOUT);
+		return;
+	}
+	log_info("shutting down: stopping every service");
+	sv->shutting_down = true;
+	for (struct service *s = sv->services; s; s = s->next)
+		service_event(s, EV_STOP);
+	supervisor_changed(sv);
+}
+
+static cJSON *add_name(cJSON *reply, const char *list, const char *name)
+{
+	cJSON *a = cJSON_GetObjectItemCaseSensitive(reply, list);
+
+	if (!a)
+		a = cJSON_AddArrayToObject(reply, list);
+	cJSON_AddItemToArray(a, cJSON_CreateString(name));
+	return a;
+}
+
+int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t errlen)
+{
+	struct config next = { 0 };
+	struct service *old = sv->services, **tail = &sv->services;
+	int r;
+
+	r = config_load(&next, sv->config_path, err, errlen);
+	if (r < 0)
+		return r;
+	cJSON_AddArrayToObject(reply, "added");
+	cJSON_AddArrayToObject(reply, "removed");
+	cJSON_AddArrayToObject(reply, "changed");
+	cJSON_AddArrayToObject(reply, "unchanged");
+	sv->services = NULL;
+	for (size_t i = 0; i < next.n_services; i++) {
+		struct service_config *c = &next.services[i];
+		struct service **pp = &old, *s;
+
+		while (*pp && strcmp((*pp)->cfg.name, c->name) != 0)
+			pp = &(*pp)->next;
+		s = *pp;
+		if (s) {
+			*pp = s->next;	/* out of the old list */
+			if (service_config_equal(&s->cfg, c) && !s->next_cfg) {
+				add_name(reply, "unchanged", s->cfg.name);
+			} else {
+				add_name(reply, "changed", s->cfg.name);
+				service_replace_config(s, c);
+			}
+		} else {
+			s = service_new(sv, c, err, errlen);
+			if (!s) {
+				log_error("%s", err);
+				continue;
+			}
+			add_name(reply, "added", s->cfg.name);
+		}
+		s->next = NULL;
+		*tail = s;
+		tail = &s->next;
+	}
+	/* What is left in the old list was removed from the file. */
+	while (old) {
+		struct service *s = old;
+
+		old = s->next;
+		add_name(reply, "removed", s->cfg.name);
+		s->next = sv->dying;
+		sv->dying = s;
+		service_remove(s);
+	}
+	/* Start the new ones only now, so the list is whole when they report. */
+	for (struct service *s = sv->services; s; s = s->next)
+		if (s->cfg.autostart && s->spawns == 0 && s->sm.state == ST_STOPPED &&
+		    s->sm.want == WANT_DOWN && !s->sm.has_exit)
+			service_event(s, EV_START);
+	config_free(&next);
+	log_info("configuration reloaded");
+	supervisor_changed(sv);
+	return 0;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	struct supervisor *sv = h->data;
+
+	if (signum == SIGHUP) {
+		char err[CONFIG_ERR_MAX];
+		cJSON *reply = cJSON_CreateObject();
+
+		log_info("SIGHUP: reloading %s", sv->config_path);
+		if (supervisor_reload(sv, reply, err, sizeof(err)) < 0)
+			log_error("configuration refused, the running one stays:\n%s", err);
+		cJSON_Delete(reply);
+		return;
+	}
+	log_info("%s received", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	supervisor_shutdown(sv);
+}
+
+static int open_own_log(const char *log_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/nono-supervise.log", log_dir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	return fd < 0 ? -errno : fd;
+}
+
+static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
+{
+	char err[CONFIG_ERR_MAX];
+	int r;
+
+	if (cfg->socket)
+		snprintf(sv->socket_path, sizeof(sv->socket_path), "%s", cfg->socket);
+	else if (config_default_socket(sv->socket_path, sizeof(sv->socket_path)) < 0)
+		return log_error("no control socket path; hint: set socket in [supervisor]"), -EINVAL;
+	if (cfg->log_dir)
+		snprintf(sv->log_dir, sizeof(sv->log_dir), "%s", cfg->log_dir);
+	else if (config_default_log_dir(sv->log_dir, sizeof(sv->log_dir)) < 0)
+		return log_error("no log directory; hint: set log_dir in [supervisor]"), -EINVAL;
+	r = mkdir_p(sv->log_dir, 0750);
+	if (r < 0) {
+		log_error("log directory '%s': %s", sv->log_dir, strerror(-r));
+		return r;
+	}
+	if (!foreground) {
+		r = open_own_log(sv->log_dir);
+		if (r < 0) {
+			log_error("log directory '%s': %s", sv->log_dir, strerror(-r));
+			return r;
+		}
+		log_set_fd(r);
+	}
+	sv->base_env = make_base_env();
+	if (cgroup_setup(sv->kill_mode_why, sizeof(sv->kill_mode_why)) < 0)
+		log_warn("cgroups unavailable (%s); stop falls back to process-group kills, which "
+			 "miss descendants that leave the group", sv->kill_mode_why);
+	r = control_open(sv, sv->socket_path, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return r;
+	}
+	for (size_t i = cfg->n_services; i > 0; i--) {
+		struct service *s = service_new(sv, &cfg->services[i - 1], err, sizeof(err));
+
+		if (!s) {
+			log_error("%s", err);
+			continue;
+		}
+		s->next = sv->services;
+		sv->services = s;
+	}
+	uv_signal_init(sv->loop, &sv->sig_term);
+	uv_signal_init(sv->loop, &sv->sig_int);
+	uv_signal_init(sv->loop, &sv->sig_hup);
+	sv->sig_term.data = sv->sig_int.data = sv->sig_hup.data = sv;
+	uv_signal_start(&sv->sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sv->sig_int, on_signal, SIGINT);
+	uv_signal_start(&sv->sig_hup, on_signal, SIGHUP);
+	return 0;
+}
+
+int supervisor_run(const char *file, bool foreground, int ready_fd)
+{
+	struct supervisor sv = { .loop = uv_default_loop() };
+	struct config cfg = { 0 };
+	char err[CONFIG_ERR_MAX];
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	r = config_load(&cfg, file, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "%s", err);
+		return 1;
+	}
+	sv.config_path = strdup(cfg.path);
+	r = setup(&sv, &cfg, foreground);
+	config_free(&cfg);
+	if (r < 0)
+		return 1;
+	log_info("nono-supervise %s: %s, control socket %s, logs in %s", NONO_VERSION,
+		 sv.config_path, sv.socket_path, sv.log_dir);
+	for (struct service *s = sv.services; s; s = s->next)
+		if (s->cfg.autostart)
+			service_event(s, EV_START);
+	if (ready_fd >= 0) {
+		/* The control socket listens: the parent of a daemonized start may return. */
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (null >= 0) {
+			dup2(null, STDERR_FILENO);	/* from now on, the own log file */
+			close(null);
+		}
+		(void)!write(ready_fd, "", 1);
+		close(ready_fd);
+	}
+	uv_run(sv.loop, UV_RUN_DEFAULT);
+	cgroup_teardown();
+	unlink(sv.socket_path);
+	uv_loop_close(sv.loop);
+	config_strv_free(sv.base_env);
+	free(sv.config_path);
+	return 0;
+}

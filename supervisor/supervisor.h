@@ -1,0 +1,39 @@
+/* supervisor: the daemon: one loop, the fleet of services, signals, reload and shutdown. */
+#ifndef NONO_SUPERVISOR_H
+#define NONO_SUPERVISOR_H
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+
+struct service;
+struct control;
+
+struct supervisor {
+	uv_loop_t *loop;
+	char *config_path;
+	char socket_path[PATH_MAX];
+	char log_dir[PATH_MAX];
+	char **base_env;		/* what every service inherits: PATH, LANG, TZ... */
+	struct service *services;	/* the configured fleet, in file order */
+	struct service *dying;		/* removed by a reload, still stopping */
+	uv_signal_t sig_term, sig_int, sig_hup;
+	struct control *control;
+	bool shutting_down;
+	char kill_mode_why[256];	/* why cgroups are not used, or empty */
+};
+
+/* Run the daemon on FILE until shutdown; returns the process exit code. */
+int supervisor_run(const char *file, bool foreground, int ready_fd);
+
+/* Called whenever a service changed state: answers waiting clients, finishes removals. */
+void supervisor_changed(struct supervisor *sv);
+struct service *supervisor_find(struct supervisor *sv, const char *name);
+/* Re-read the file; fills reply (added/removed/changed/unchanged) or err. */
+int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t errlen);
+void supervisor_shutdown(struct supervisor *sv);
+
+#endif
