@@ -27,7 +27,8 @@
  * Unknown service names fail the whole request: "unknown service 'x'".
  */
 
-#define CONTROL_LINE_MAX (64 * 1024)
+#define CONTROL_LINE_MAX (64 * 1024)		/* a request */
+#define CONTROL_REPLY_MAX (8 * 1024 * 1024)	/* a reply (status of a large fleet) */
 #define CONTROL_CLIENTS_MAX 64
 
 struct supervisor;

@@ -285,7 +285,7 @@ static cJSON *call(const struct args *a, FILE **keep)
 	bool waits = (a->cmd->opts & OPT_NO_WAIT) && !(a->set & OPT_NO_WAIT);
 	uint64_t timeout_ms = waits ? a->timeout_ms + WAIT_SLACK_MS : REPLY_TIMEOUT_MS;
 	cJSON *req = build_request(a), *reply = NULL, *ok;
-	char *text = req ? cJSON_PrintUnformatted(req) : NULL, *buf = malloc(CONTROL_LINE_MAX + 1);
+	char *text = req ? cJSON_PrintUnformatted(req) : NULL, *buf = malloc(CONTROL_REPLY_MAX + 1);
 	const char *err;
 	FILE *f = NULL;
 	int fd;
@@ -314,7 +314,7 @@ static cJSON *call(const struct args *a, FILE **keep)
 		goto close_f;
 	}
 	buf[0] = '\0';
-	if (!fgets(buf, CONTROL_LINE_MAX + 1, f) && ferror(f)) {
+	if (!fgets(buf, CONTROL_REPLY_MAX + 1, f) && ferror(f)) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			fprintf(stderr, "nonoctl: no reply from daemon within %llus\n",
 				(unsigned long long)(timeout_ms / 1000));
