@@ -297,6 +297,36 @@ static int send_plan(struct service *s, int fd, char *err, size_t errlen)
 	return r;
 }
 
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Open the read ends of the output pipes as libuv streams and start reading. */
+static void watch_output(struct service *s, int out_fd, int err_fd)
+{
+	uv_pipe_init(s->sv->loop, &s->out, 0);
+	uv_pipe_init(s->sv->loop, &s->err, 0);
+	uv_pipe_open(&s->out, out_fd);
+	uv_pipe_open(&s->err, err_fd);
+	s->out.data = s->err.data = s;
+	s->paused = false;
+	uv_read_start((uv_stream_t *)&s->out, alloc_cb, read_cb);
+	uv_read_start((uv_stream_t *)&s->err, alloc_cb, read_cb);
+}
+
+static void take_next_config(struct service *s)
+{
+	config_service_release(&s->cfg);
+	s->cfg = *s->next_cfg;
+	free(s->next_cfg);
+	s->next_cfg = NULL;
+	state_set_limit(&s->sm, s->cfg.start_limit_n);
+	logfile_configure(&s->log, s->cfg.log_max_size, s->cfg.log_backups);
+}
+
 static void spawn(struct service *s)
 {
 	char *args[] = { "nono-supervise", EXEC_MODE, NULL };
@@ -308,69 +338,49 @@ static void spawn(struct service *s)
 		.stdio = stdio,
 		.stdio_count = 4,
 	};
+	/* plan socket (ours, helper's), stdout (read, write), stderr (read, write) */
+	int fds[6] = { -1, -1, -1, -1, -1, -1 };
 	char why[256] = "";
-	int sp[2] = { -1, -1 };
-	int r;
+	int r = 0;
 
-	if (s->next_cfg) {
-		/* A reload changed the definition: it takes effect with this run. */
-		config_service_release(&s->cfg);
-		s->cfg = *s->next_cfg;
-		free(s->next_cfg);
-		s->next_cfg = NULL;
-		state_set_limit(&s->sm, s->cfg.start_limit_n);
-		logfile_configure(&s->log, s->cfg.log_max_size, s->cfg.log_backups);
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+	if (s->next_cfg)
+		take_next_config(s);	/* a reload changed the definition: it applies now */
+	/*
+	 * Plain pipes, not libuv's socketpairs: a child writing one small line per write()
+	 * costs a socket buffer per write, a pipe only bytes.
+	 */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ||
+	    pipe2(fds + 2, O_CLOEXEC) < 0 || pipe2(fds + 4, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	r = send_plan(s, sp[0], why, sizeof(why));
+	r = send_plan(s, fds[0], why, sizeof(why));
 	if (r < 0)
 		goto fail;
-
-	uv_pipe_init(s->sv->loop, &s->out, 0);
-	uv_pipe_init(s->sv->loop, &s->err, 0);
 	stdio[0] = (uv_stdio_container_t){ .flags = UV_IGNORE };	/* /dev/null */
-	stdio[1] = (uv_stdio_container_t){ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-					   .data.stream = (uv_stream_t *)&s->out };
-	stdio[2] = (uv_stdio_container_t){ .flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
-					   .data.stream = (uv_stream_t *)&s->err };
-	stdio[3] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD, .data.fd = sp[1] };
+	stdio[1] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD, .data.fd = fds[3] };
+	stdio[2] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD, .data.fd = fds[5] };
+	stdio[3] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD, .data.fd = fds[1] };
 	s->proc.data = s;
 	r = uv_spawn(s->sv->loop, &s->proc, &opt);
-	close(sp[1]);
-	sp[1] = -1;
 	if (r < 0) {
-		uv_close((uv_handle_t *)&s->out, NULL);
-		uv_close((uv_handle_t *)&s->err, NULL);
 		snprintf(why, sizeof(why), "spawn error: %s", uv_strerror(r));
 		goto fail;
 	}
-	s->status_fd = sp[0];
+	close_fds((int[]){ fds[1], fds[3], fds[5] }, 3);	/* the child's ends */
+	s->status_fd = fds[0];
 	s->pid = s->proc.pid;
 	s->exited = false;
 	s->handles = 3;
-	s->out.data = s->err.data = s;
 	s->spawns++;
-	s->paused = false;
-	uv_read_start((uv_stream_t *)&s->out, alloc_cb, read_cb);
-	uv_read_start((uv_stream_t *)&s->err, alloc_cb, read_cb);
+	watch_output(s, fds[2], fds[4]);
 	event(s, "started pid %d", (int)s->pid);
-	switch (state_spawned(&s->sm, &s->cfg, now_ms(s))) {
-	case ACT_START_TIMER:
+	if (state_spawned(&s->sm, &s->cfg, now_ms(s)) == ACT_START_TIMER)
 		uv_timer_start(&s->timer, timer_cb, s->cfg.start_ms, 0);
-		break;
-	default:
-		break;
-	}
 	return;
 
 fail:
-	if (sp[0] >= 0)
-		close(sp[0]);
-	if (sp[1] >= 0)
-		close(sp[1]);
+	close_fds(fds, ARRAY_SIZE(fds));
 	if (!why[0])
 		snprintf(why, sizeof(why), "spawn error: %s", strerror(-r));
 	event(s, "failed to start: %s", why);
