@@ -31,6 +31,7 @@ struct client {
 	uv_pipe_t pipe;
 	struct buf in;
 	bool closing;
+	bool in_dispatch;	/* process_lines is on the stack: do not re-enter it */
 	/* a start/stop/restart waiting for its services to settle */
 	enum wait_op op;
 	char **names;
@@ -217,6 +218,7 @@ static void wait_clear(struct client *c)
 }
 
 static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf);
+static void process_lines(struct client *c);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 /* Answer a waiting request if every service settled (or time is up). */
@@ -256,8 +258,10 @@ static void wait_check(struct client *c, bool timed_out)
 	cJSON_AddBoolToObject(reply, "ok", all_ok);
 	wait_clear(c);
 	send_json(c, reply);
-	if (!c->closing)
+	if (!c->closing) {
 		uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+		process_lines(c);
+	}
 }
 
 static void timer_cb(uv_timer_t *t)
@@ -505,21 +509,16 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(shared, sizeof(shared));
 }
 
-static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+/* Run the complete request lines buffered so far, one at a time. */
+static void process_lines(struct client *c)
 {
-	struct client *c = stream->data;
 	size_t start = 0;
 	char *nl;
 
-	if (n < 0) {
-		client_close(c);
+	if (c->in_dispatch)
 		return;
-	}
-	if (buf_append(&c->in, buf->base, (size_t)n) < 0) {
-		client_close(c);
-		return;
-	}
-	/* One request at a time: a waiting verb stops reading until it is answered. */
+	/* A waiting verb stops the loop: the rest waits until it is answered. */
+	c->in_dispatch = true;
 	while (c->op == WAIT_NONE && !c->closing &&
 	       (nl = memchr(c->in.data + start, '\n', c->in.len - start))) {
 		size_t len = (size_t)(nl - (c->in.data + start));
@@ -527,14 +526,26 @@ static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 		dispatch(c, c->in.data + start, len);
 		start += len + 1;
 	}
+	c->in_dispatch = false;
 	if (start) {
 		memmove(c->in.data, c->in.data + start, c->in.len - start);
 		c->in.len -= start;
 	}
-	if (c->in.len > CONTROL_LINE_MAX) {
+	if (c->in.len > CONTROL_LINE_MAX && !c->closing) {
 		send_error(c, "request longer than %d bytes", CONTROL_LINE_MAX);
 		client_close(c);
 	}
+}
+
+static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+	struct client *c = stream->data;
+
+	if (n < 0 || buf_append(&c->in, buf->base, (size_t)n) < 0) {
+		client_close(c);
+		return;
+	}
+	process_lines(c);
 }
 
 /* Only our own uid and root may steer the fleet (the socket's 0600 says the same). */
