@@ -411,10 +411,17 @@ static void timer_cb(uv_timer_t *t)
 static void apply(struct service *s, enum svc_event ev, enum svc_state before,
 		  enum svc_action act)
 {
+	bool changed = s->sm.state != before;
 	char d[32];
 
-	if (s->sm.state != before)
+	/* Bookkeeping of the new state first: the action may feed further events. */
+	if (changed) {
 		uv_timer_stop(&s->timer);
+		if (s->sm.state == ST_FAILED && ev != EV_SPAWN_FAILED)
+			event(s, "%s", s->sm.reason);	/* a crash loop; spawn errors were logged */
+		else if (s->sm.state == ST_STOPPED && before == ST_STOPPING)
+			event(s, "stopped");
+	}
 	switch (act) {
 	case ACT_SPAWN:
 		spawn(s);
@@ -438,13 +445,8 @@ static void apply(struct service *s, enum svc_event ev, enum svc_state before,
 	case ACT_NONE:
 		break;
 	}
-	if (s->sm.state == before)
-		return;
-	if (s->sm.state == ST_FAILED && ev != EV_SPAWN_FAILED)
-		event(s, "%s", s->sm.reason);	/* a crash loop; spawn errors were logged */
-	else if (s->sm.state == ST_STOPPED && before == ST_STOPPING)
-		event(s, "stopped");
-	supervisor_changed(s->sv);
+	if (changed)
+		supervisor_changed(s->sv);
 }
 
 static void feed(struct service *s, enum svc_event ev, const struct state_input *in)
