@@ -19,6 +19,7 @@
 #define VALUE_MAX 65536		/* one value, continuation lines included */
 #define MSG_MAX 512
 #define SOCKET_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 #define STR(x) STR_(x)
 #define STR_(x) #x
 
@@ -128,6 +129,7 @@ struct parse {
 	char *err;
 	size_t errlen;
 	int nerr;
+	bool err_full;		/* err ends in "...": later lines are dropped */
 	int sys_err;		/* -ENOMEM or a read error: the load fails with it */
 };
 
@@ -147,17 +149,19 @@ static void perr(struct parse *p, int line, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	p->nerr++;
-	if (!p->errlen)
+	if (!p->errlen || p->err_full)
 		return;
 	if (line > 0)
 		snprintf(loc, sizeof(loc), ":%d", line);
 	used = strlen(p->err);
 	sep = used ? "\n" : "";
 	n = snprintf(NULL, 0, "%s%s%s: %s", sep, p->file, loc, msg);
-	if (used + (size_t)n + 4 < p->errlen)
+	if (used + (size_t)n + 4 < p->errlen) {
 		snprintf(p->err + used, p->errlen - used, "%s%s%s: %s", sep, p->file, loc, msg);
-	else if (used + 4 < p->errlen && (used < 3 || strcmp(p->err + used - 3, "...") != 0))
+	} else {
 		snprintf(p->err + used, p->errlen - used, "%s...", sep);
+		p->err_full = true;
+	}
 }
 
 static struct service_config *cur(struct parse *p)
@@ -555,7 +559,9 @@ static int set_profile_path(struct parse *p, struct service_config *s, const cha
 		rc = -EINVAL;
 	} else {
 		s->profile = realpath(path, NULL);
-		rc = s->profile ? 0 : -errno;
+		rc = s->profile ? 0 : errno == ENOMEM ? -ENOMEM : -EINVAL;
+		if (rc == -EINVAL)
+			kerr(p, "profile '%s': %s", path, strerror(errno));
 	}
 	free(path);
 	return rc;
@@ -623,7 +629,7 @@ static int apply(struct parse *p, const struct key_def *k, const char *v)
 	case T_PROFILE:
 		if (strchr(v, '/') || (strlen(v) > 5 && strcmp(v + strlen(v) - 5, ".json") == 0))
 			return set_profile_path(p, s, v);
-		if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(v))
+		if (strspn(v, NAME_CHARS "-") != strlen(v))
 			break;
 		s->profile = strdup(v);
 		return s->profile ? 0 : -ENOMEM;
@@ -759,6 +765,7 @@ static void end_section(struct parse *p)
 	struct service_config *s;
 	struct strv env = { 0 };
 	size_t i;
+	int line;
 
 	if (p->sec != SEC_SERVICE) {
 		p->sec = SEC_NONE;
@@ -782,23 +789,23 @@ static void end_section(struct parse *p)
 
 	if (!p->seen_svc[K_COMMAND])
 		perr(p, s->line, "service '%s': missing 'command'", s->name);
+	line = p->seen_svc[K_RESTART_DELAY_MAX] ? p->seen_svc[K_RESTART_DELAY_MAX] : p->seen_svc[K_RESTART_DELAY];
 	if (s->restart_delay_max_ms < s->restart_delay_ms)
-		perr(p, p->seen_svc[K_RESTART_DELAY_MAX] ? p->seen_svc[K_RESTART_DELAY_MAX] : p->seen_svc[K_RESTART_DELAY],
-		     "service '%s': restart_delay_max (%" PRIu64 "ms) is less than restart_delay (%" PRIu64 "ms)",
-		     s->name, s->restart_delay_max_ms, s->restart_delay_ms);
+		perr(p, line, "service '%s': restart_delay_max (%" PRIu64 "ms) is less than restart_delay (%"
+		     PRIu64 "ms)", s->name, s->restart_delay_max_ms, s->restart_delay_ms);
 }
 
 static bool service_name_ok(struct parse *p, const char *name)
 {
-	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
 	struct config *cfg = p->cfg;
 	size_t len = strlen(name), i;
 
 	if (!len) {
 		perr(p, p->lineno, "empty service name in [service:]");
 	} else if (len > CONFIG_NAME_MAX) {
-		perr(p, p->lineno, "service name '%s' too long (%zu > %d characters)", name, len, CONFIG_NAME_MAX);
-	} else if (strspn(name, ok) != len || name[0] == '.' || name[0] == '-') {
+		perr(p, p->lineno, "service name '%s' too long (%zu > %d characters)", name, len,
+		     CONFIG_NAME_MAX);
+	} else if (strspn(name, NAME_CHARS ".-") != len || name[0] == '.' || name[0] == '-') {
 		perr(p, p->lineno, "bad service name '%s' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')",
 		     name);
 	} else if (strcmp(name, "all") == 0) {
@@ -890,7 +897,7 @@ static char *read_line(char *str, int num, void *stream)
 	size_t len, end;
 	char *line, *start;
 	const char *sep;
-	bool cont;
+	bool cont, nul;
 	ssize_t n;
 
 	errno = 0;
@@ -904,10 +911,7 @@ static char *read_line(char *str, int num, void *stream)
 	str[0] = '\0';
 	line = p->line;
 	len = strlen(line);
-	if (len != (size_t)n) {
-		perr(p, p->lineno, "NUL byte in line");
-		return str;
-	}
+	nul = len != (size_t)n;
 	if (p->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0) {
 		line += 3;
 		len -= 3;
@@ -919,15 +923,18 @@ static char *read_line(char *str, int num, void *stream)
 	start = line;
 	while (isspace((unsigned char)*start))
 		start++;
-	if (!*start || *start == ';' || *start == '#')
+	if (!nul && (!*start || *start == ';' || *start == '#'))
 		return str;
 	cont = start > line && (p->have_prev || p->swallow);
 	if (!cont)
 		flush_value(p);
 
-	if (len > max) {
-		perr(p, p->lineno, "line too long (%zu > %zu characters); hint: continue the value on indented lines",
-		     len, max);
+	if (len > max || nul) {
+		if (nul)
+			perr(p, p->lineno, "NUL byte in line");
+		else
+			perr(p, p->lineno, "line too long (%zu > %zu characters); "
+			     "hint: continue the value on indented lines", len, max);
 		p->key = -1;
 		p->swallow = true;
 		if (!cont && *start == '[') {
@@ -937,9 +944,15 @@ static char *read_line(char *str, int num, void *stream)
 		return str;
 	}
 	if (cont) {
+		/* Debian's inih (r55) keeps "; comments" on continuation lines; newer ones cut them */
 		p->cont = !p->swallow;
-		if (p->cont)
+		if (p->cont) {
+			sep = find_sep(start, "");
+			for (end = (size_t)(sep - line); isspace((unsigned char)line[end - 1]); end--)
+				;
+			line[end] = '\0';
 			memcpy(str, line, end + 1);
+		}
 		return str;
 	}
 	p->swallow = false;
@@ -959,11 +972,11 @@ static char *read_line(char *str, int num, void *stream)
 			perr(p, p->lineno, "expected 'key = value' or '[section]', got '%s'", start);
 			return str;
 		}
-		p->have_prev = sep != start;	/* inih keeps no prev_name for "= value" */
 		if (sep == start) {
 			perr(p, p->lineno, "missing key name in '%s'", start);
 			return str;
 		}
+		p->have_prev = true;
 	}
 	memcpy(str, line, end + 1);
 	return str;
@@ -1022,8 +1035,10 @@ int config_load(struct config *cfg, const char *file, char *err, size_t errlen)
 		p.sys_err = -ENOMEM;
 	else if (rc > 0 && !p.nerr)
 		perr(&p, rc, "syntax error");
-	if (p.sys_err)
-		perr(&p, 0, "%s", strerror(-p.sys_err));
+	if (p.sys_err == -ENOMEM)
+		perr(&p, 0, "out of memory");
+	else if (p.sys_err)
+		perr(&p, 0, "cannot read: %s", strerror(-p.sys_err));
 	rc = p.sys_err ? p.sys_err : p.nerr ? -EINVAL : 0;
 out:
 	config_strv_free(p.file_env.v);
@@ -1067,8 +1082,8 @@ const struct service_config *config_find(const struct config *cfg, const char *n
 {
 	size_t i;
 
-	for (i = 0; i < cfg->n_services; i++)
-		if (strcmp(cfg->services[i].name, name) == 0)
+	for (i = 0; i < cfg->n_services; i++)	/* a NULL name: the service was moved out */
+		if (cfg->services[i].name && strcmp(cfg->services[i].name, name) == 0)
 			return &cfg->services[i];
 	return NULL;
 }

@@ -1,0 +1,1156 @@
+/* Unit tests for config.c: the small parsers, every services.ini key, defaults and every error. */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MAXW 8
+
+static char tdir[PATH_MAX];	/* the test's scratch directory (cwd) */
+static char rdir[PATH_MAX];	/* its realpath, as config.c reports paths */
+static char err[CONFIG_ERR_MAX];
+static struct config cfg;
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void setup(void)
+{
+	snprintf(tdir, sizeof(tdir), "/tmp/nono-config-XXXXXX");
+	cr_assert_not_null(mkdtemp(tdir));
+	cr_assert_not_null(realpath(tdir, rdir));
+	cr_assert_eq(chdir(tdir), 0);
+}
+
+static void teardown(void)
+{
+	cr_expect_eq(seteuid(getuid()), 0);	/* default_paths_user drops it */
+	config_free(&cfg);
+	cr_assert_eq(chdir("/"), 0);
+	nftw(tdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+static void write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(name, "w");
+
+	cr_assert_not_null(f, "fopen %s: %s", name, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+static int load(const char *ini)
+{
+	config_free(&cfg);
+	write_file("services.ini", ini);
+	return config_load(&cfg, "services.ini", err, sizeof(err));
+}
+
+/* Loads an ini that must parse, with exactly one service. */
+static const struct service_config *load_one(const char *ini)
+{
+	int rc = load(ini);
+
+	cr_assert_eq(rc, 0, "config_load failed (%d) for:\n%s\nerr: %s", rc, ini, err);
+	cr_assert_str_empty(err);
+	cr_assert_eq(cfg.n_services, 1);
+	return &cfg.services[0];
+}
+
+static void expect_argv(char **argv, const char *const *want, const char *what)
+{
+	size_t i;
+
+	cr_assert_not_null(argv, "%s: argv is NULL", what);
+	for (i = 0; want[i]; i++) {
+		cr_assert_not_null(argv[i], "%s: argv[%zu] missing, want '%s'", what, i, want[i]);
+		cr_expect_str_eq(argv[i], want[i], "%s: argv[%zu]", what, i);
+	}
+	cr_expect_null(argv[i], "%s: extra argv[%zu] '%s'", what, i, argv[i]);
+}
+
+/* ---- small parsers ---- */
+
+Test(config, parse_duration)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		uint64_t ms;
+	} cases[] = {
+		{ "0", 0, 0 }, { "5", 0, 5000 }, { "500ms", 0, 500 }, { "0ms", 0, 0 },
+		{ "10s", 0, 10000 }, { "2m", 0, 120000 }, { "1h", 0, 3600000 }, { "90m", 0, 5400000 },
+		{ "007s", 0, 7000 }, { "18446744073709551615ms", 0, UINT64_MAX },
+		{ "", -EINVAL, 0 }, { "s", -EINVAL, 0 }, { "ms", -EINVAL, 0 }, { "-1", -EINVAL, 0 },
+		{ "+1", -EINVAL, 0 }, { "1.5s", -EINVAL, 0 }, { " 1s", -EINVAL, 0 }, { "1s ", -EINVAL, 0 },
+		{ "1 s", -EINVAL, 0 }, { "10S", -EINVAL, 0 }, { "1d", -EINVAL, 0 }, { "abc", -EINVAL, 0 },
+		{ "1sms", -EINVAL, 0 }, { "1hh", -EINVAL, 0 }, { "0x10", -EINVAL, 0 }, { "1e3", -EINVAL, 0 },
+		{ "99999999999999999999", -ERANGE, 0 }, { "18446744073709551616ms", -ERANGE, 0 },
+		{ "18446744073709552s", -ERANGE, 0 }, { "5124095576031h", -ERANGE, 0 },
+	};
+	uint64_t ms;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		ms = 12345;
+		cr_expect_eq(config_parse_duration(cases[i].in, &ms), cases[i].rc, "'%s'", cases[i].in);
+		cr_expect_eq(ms, cases[i].rc ? 12345 : cases[i].ms, "'%s' -> %lu", cases[i].in, (unsigned long)ms);
+	}
+}
+
+Test(config, parse_size)
+{
+	static const struct {
+		const char *in;
+		int rc;
+		uint64_t bytes;
+	} cases[] = {
+		{ "0", 0, 0 }, { "100", 0, 100 }, { "5b", 0, 5 }, { "5B", 0, 5 },
+		{ "64K", 0, 65536 }, { "64k", 0, 65536 }, { "64KB", 0, 65536 }, { "64KiB", 0, 65536 },
+		{ "64kib", 0, 65536 }, { "10M", 0, 10485760 }, { "10m", 0, 10485760 }, { "10MiB", 0, 10485760 },
+		{ "1G", 0, 1073741824 }, { "1gb", 0, 1073741824 }, { "1GiB", 0, 1073741824 },
+		{ "", -EINVAL, 0 }, { "K", -EINVAL, 0 }, { "-1", -EINVAL, 0 }, { "1.5M", -EINVAL, 0 },
+		{ "10X", -EINVAL, 0 }, { "10 M", -EINVAL, 0 }, { "1T", -EINVAL, 0 }, { "M10", -EINVAL, 0 },
+		{ "17179869184G", -ERANGE, 0 }, { "99999999999999999999", -ERANGE, 0 },
+	};
+	uint64_t b;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		b = 12345;
+		cr_expect_eq(config_parse_size(cases[i].in, &b), cases[i].rc, "'%s'", cases[i].in);
+		cr_expect_eq(b, cases[i].rc ? 12345 : cases[i].bytes, "'%s'", cases[i].in);
+	}
+}
+
+Test(config, parse_signal)
+{
+	static const struct {
+		const char *in;
+		int sig;	/* 0 = error */
+	} cases[] = {
+		{ "TERM", SIGTERM }, { "SIGTERM", SIGTERM }, { "sigterm", SIGTERM }, { "term", SIGTERM },
+		{ "15", SIGTERM }, { "9", SIGKILL }, { "INT", SIGINT }, { "HUP", SIGHUP }, { "QUIT", SIGQUIT },
+		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SIGUSR2", SIGUSR2 }, { "WINCH", SIGWINCH },
+		{ "SIGCONT", SIGCONT }, { "STOP", SIGSTOP }, { "ALRM", SIGALRM }, { "PWR", SIGPWR },
+		{ "IOT", SIGABRT }, { "SIGCLD", SIGCHLD }, { "POLL", SIGIO }, { "1", SIGHUP },
+		{ "", 0 }, { "SIG", 0 }, { "FOO", 0 }, { "SIGFOO", 0 }, { "0", 0 }, { "99", 0 },
+		{ "-15", 0 }, { "15x", 0 }, { " TERM", 0 }, { "TERM ", 0 }, { "SIG TERM", 0 }, { "SIGSIGTERM", 0 },
+	};
+	size_t i;
+	int sig;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		sig = -1;
+		cr_expect_eq(config_parse_signal(cases[i].in, &sig), cases[i].sig ? 0 : -EINVAL, "'%s'", cases[i].in);
+		cr_expect_eq(sig, cases[i].sig ? cases[i].sig : -1, "'%s'", cases[i].in);
+	}
+}
+
+Test(config, signal_names_round_trip)
+{
+	static const struct {
+		int sig;
+		const char *name;
+	} cases[] = {
+		{ SIGTERM, "SIGTERM" }, { SIGKILL, "SIGKILL" }, { SIGABRT, "SIGABRT" }, { SIGIO, "SIGIO" },
+		{ SIGCHLD, "SIGCHLD" }, { SIGHUP, "SIGHUP" }, { SIGSYS, "SIGSYS" }, { 0, "SIG?" }, { 99, "SIG?" },
+		{ -1, "SIG?" },
+	};
+	size_t i;
+	int sig, got;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		cr_expect_str_eq(config_signal_name(cases[i].sig), cases[i].name);
+	for (sig = 1; sig < 32; sig++) {
+		if (strcmp(config_signal_name(sig), "SIG?") == 0)
+			continue;
+		cr_expect_eq(config_parse_signal(config_signal_name(sig), &got), 0, "%d", sig);
+		cr_expect_eq(got, sig);
+	}
+}
+
+Test(config, split_argv)
+{
+	static const struct {
+		const char *in;
+		const char *want[MAXW];	/* empty = error */
+		const char *err;
+	} cases[] = {
+		{ "node agent.js --x", { "node", "agent.js", "--x" }, NULL },
+		{ "  a \t b  ", { "a", "b" }, NULL },
+		{ "'a b' c", { "a b", "c" }, NULL },
+		{ "\"a b\" c", { "a b", "c" }, NULL },
+		{ "'it\"s'", { "it\"s" }, NULL },
+		{ "\"it's\"", { "it's" }, NULL },
+		{ "\"a\\\"b\"", { "a\"b" }, NULL },
+		{ "\"a\\\\b\"", { "a\\b" }, NULL },
+		{ "\"\\$HOME\"", { "$HOME" }, NULL },
+		{ "\"\\`x\\`\"", { "`x`" }, NULL },
+		{ "\"a\\nb\"", { "a\\nb" }, NULL },
+		{ "'a\\b'", { "a\\b" }, NULL },
+		{ "'a\\'", { "a\\" }, NULL },
+		{ "a\\ b", { "a b" }, NULL },
+		{ "\\'x \\\"y", { "'x", "\"y" }, NULL },
+		{ "a\\\\b", { "a\\b" }, NULL },
+		{ "$HOME ~ *.js", { "$HOME", "~", "*.js" }, NULL },
+		{ "a''b \"\"c", { "ab", "c" }, NULL },
+		{ "x '' \"\"", { "x", "", "" }, NULL },
+		{ "a\"b c\"d", { "ab cd" }, NULL },
+		{ "sh -c 'echo \"$1\" | wc -c' -- x", { "sh", "-c", "echo \"$1\" | wc -c", "--", "x" }, NULL },
+		{ "", { NULL }, "empty command" },
+		{ "   ", { NULL }, "empty command" },
+		{ "'' x", { NULL }, "empty command" },
+		{ "'abc", { NULL }, "unterminated single quote" },
+		{ "a 'b", { NULL }, "unterminated single quote" },
+		{ "\"abc", { NULL }, "unterminated double quote" },
+		{ "\"a\\\"", { NULL }, "unterminated double quote" },
+		{ "abc\\", { NULL }, "trailing backslash" },
+	};
+	char msg[64], **argv;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		msg[0] = '\0';
+		rc = config_split_argv(cases[i].in, &argv, msg, sizeof(msg));
+		if (cases[i].err) {
+			cr_expect_eq(rc, -EINVAL, "[%s]", cases[i].in);
+			cr_expect_null(argv, "[%s]", cases[i].in);
+			cr_expect_str_eq(msg, cases[i].err, "[%s]", cases[i].in);
+		} else {
+			cr_expect_eq(rc, 0, "[%s]: %s", cases[i].in, msg);
+			expect_argv(argv, cases[i].want, cases[i].in);
+		}
+		config_strv_free(argv);
+	}
+	config_strv_free(NULL);
+}
+
+Test(config, restart_names)
+{
+	cr_expect_str_eq(config_restart_name(RESTART_ALWAYS), "always");
+	cr_expect_str_eq(config_restart_name(RESTART_ON_FAILURE), "on-failure");
+	cr_expect_str_eq(config_restart_name(RESTART_NEVER), "never");
+	cr_expect_str_eq(config_restart_name((enum restart_policy)42), "?");
+}
+
+/* ---- services.ini: values ---- */
+
+Test(config, defaults)
+{
+	const struct service_config *s = load_one("[service:web]\ncommand = node agent.js\n");
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/services.ini", rdir);
+	cr_expect_str_eq(cfg.path, path);
+	cr_expect_null(cfg.socket);
+	cr_expect_null(cfg.log_dir);
+	cr_expect_str_eq(s->name, "web");
+	expect_argv(s->argv, (const char *const[]){ "node", "agent.js", NULL }, "command");
+	cr_expect_null(s->cwd);
+	cr_assert_not_null(s->env);
+	cr_expect_null(s->env[0]);
+	cr_expect_null(s->env_file);
+	cr_expect_null(s->user);
+	cr_expect_null(s->profile);
+	cr_expect(s->autostart);
+	cr_expect_eq(s->restart, RESTART_ON_FAILURE);
+	cr_expect_eq(s->n_success_codes, 1);
+	cr_expect_eq(s->success_codes[0], 0);
+	cr_expect_eq(s->start_ms, 1000);
+	cr_expect_eq(s->restart_delay_ms, 1000);
+	cr_expect_eq(s->restart_delay_max_ms, 60000);
+	cr_expect_eq(s->reset_after_ms, 30000);
+	cr_expect_eq(s->start_limit_n, 5);
+	cr_expect_eq(s->start_limit_window_ms, 60000);
+	cr_expect_eq(s->stop_signal, SIGTERM);
+	cr_expect_eq(s->stop_timeout_ms, 10000);
+	cr_expect_eq(s->log_max_size, 10 * 1024 * 1024);
+	cr_expect_eq(s->log_backups, 5);
+	cr_expect_eq(s->line, 1);
+}
+
+Test(config, every_key)
+{
+	const struct service_config *s;
+	char want[PATH_MAX + 32];
+
+	mkdir("profiles", 0755);
+	write_file("profiles/agent.json", "{}\n");
+	write_file("agent.env", "FROM_FILE=1\n");
+	cr_assert_eq(load("; comment\n"
+			  "# comment\n"
+			  "[supervisor]\n"
+			  "socket = /run/test.sock\n"
+			  "log_dir = logs\n"
+			  "\n"
+			  "[service:planner.v2]\n"
+			  "command = node agent.js --port 8080\n"
+			  "cwd = work\n"
+			  "env = A=1\n"
+			  "env = B=x=y\n"
+			  "env_file = agent.env\n"
+			  "user = agent\n"
+			  "profile = profiles/agent.json\n"
+			  "autostart = off\n"
+			  "restart = always\n"
+			  "success_exit_codes = 0, 2 3\n"
+			  "start_secs = 500ms\n"
+			  "restart_delay = 0\n"
+			  "restart_delay_max = 2m\n"
+			  "reset_after = 1h\n"
+			  "start_limit = 3/10s\n"
+			  "stop_signal = INT\n"
+			  "stop_timeout = 3\n"
+			  "log_max_size = 64K\n"
+			  "log_backups = 0\n"),
+		     0, "%s", err);
+	cr_assert_eq(cfg.n_services, 1);
+	s = &cfg.services[0];
+	cr_expect_str_eq(cfg.socket, "/run/test.sock");
+	snprintf(want, sizeof(want), "%s/logs", rdir);
+	cr_expect_str_eq(cfg.log_dir, want);
+	cr_expect_str_eq(s->name, "planner.v2");
+	cr_expect_eq(s->line, 7);
+	expect_argv(s->argv, (const char *const[]){ "node", "agent.js", "--port", "8080", NULL }, "command");
+	snprintf(want, sizeof(want), "%s/work", rdir);
+	cr_expect_str_eq(s->cwd, want);
+	expect_argv(s->env, (const char *const[]){ "FROM_FILE=1", "A=1", "B=x=y", NULL }, "env");
+	snprintf(want, sizeof(want), "%s/agent.env", rdir);
+	cr_expect_str_eq(s->env_file, want);
+	cr_expect_str_eq(s->user, "agent");
+	snprintf(want, sizeof(want), "%s/profiles/agent.json", rdir);
+	cr_expect_str_eq(s->profile, want);
+	cr_expect_not(s->autostart);
+	cr_expect_eq(s->restart, RESTART_ALWAYS);
+	cr_expect_eq(s->n_success_codes, 3);
+	cr_expect_eq(s->success_codes[0], 0);
+	cr_expect_eq(s->success_codes[1], 2);
+	cr_expect_eq(s->success_codes[2], 3);
+	cr_expect_eq(s->start_ms, 500);
+	cr_expect_eq(s->restart_delay_ms, 0);
+	cr_expect_eq(s->restart_delay_max_ms, 120000);
+	cr_expect_eq(s->reset_after_ms, 3600000);
+	cr_expect_eq(s->start_limit_n, 3);
+	cr_expect_eq(s->start_limit_window_ms, 10000);
+	cr_expect_eq(s->stop_signal, SIGINT);
+	cr_expect_eq(s->stop_timeout_ms, 3000);
+	cr_expect_eq(s->log_max_size, 65536);
+	cr_expect_eq(s->log_backups, 0);
+}
+
+/* One "key = value" line in a service; check() reads the parsed field. */
+struct value_case {
+	const char *line;
+	uint64_t want;
+};
+
+static void check_values(const struct value_case *cases, size_t n, uint64_t (*get)(const struct service_config *))
+{
+	char ini[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(ini, sizeof(ini), "[service:x]\ncommand = a\n%s\n", cases[i].line);
+		cr_expect_eq(get(load_one(ini)), cases[i].want, "%s", cases[i].line);
+	}
+}
+
+static uint64_t get_autostart(const struct service_config *s) { return s->autostart; }
+static uint64_t get_restart(const struct service_config *s) { return s->restart; }
+static uint64_t get_start(const struct service_config *s) { return s->start_ms; }
+static uint64_t get_delay(const struct service_config *s) { return s->restart_delay_ms; }
+static uint64_t get_delay_max(const struct service_config *s) { return s->restart_delay_max_ms; }
+static uint64_t get_reset(const struct service_config *s) { return s->reset_after_ms; }
+static uint64_t get_limit(const struct service_config *s) { return s->start_limit_n * 1000000ull + s->start_limit_window_ms; }
+static uint64_t get_signal(const struct service_config *s) { return (uint64_t)s->stop_signal; }
+static uint64_t get_timeout(const struct service_config *s) { return s->stop_timeout_ms; }
+static uint64_t get_size(const struct service_config *s) { return s->log_max_size; }
+static uint64_t get_backups(const struct service_config *s) { return s->log_backups; }
+
+Test(config, scalar_values)
+{
+	static const struct value_case autostart[] = {
+		{ "autostart = true", 1 }, { "autostart = false", 0 }, { "autostart = yes", 1 },
+		{ "autostart = no", 0 }, { "autostart = on", 1 }, { "autostart = off", 0 },
+		{ "autostart = 1", 1 }, { "autostart = 0", 0 }, { "autostart = TRUE", 1 }, { "autostart = Off", 0 },
+	}, restart[] = {
+		{ "restart = always", RESTART_ALWAYS }, { "restart = on-failure", RESTART_ON_FAILURE },
+		{ "restart = never", RESTART_NEVER },
+	}, start[] = {
+		{ "start_secs = 0", 0 }, { "start_secs = 2", 2000 }, { "start_secs = 250ms", 250 },
+	}, delay[] = {
+		{ "restart_delay = 0", 0 }, { "restart_delay = 100ms", 100 }, { "restart_delay = 1m", 60000 },
+	}, delay_max[] = {
+		{ "restart_delay_max = 1s", 1000 }, { "restart_delay_max = 1h", 3600000 },
+	}, reset[] = {
+		{ "reset_after = 1ms", 1 }, { "reset_after = 5m", 300000 },
+	}, limit[] = {
+		{ "start_limit = 5/60s", 5000000 + 60000 }, { "start_limit = 1/1s", 1000000 + 1000 },
+		{ "start_limit = 10/2m", 10000000 + 120000 }, { "start_limit = 3/500ms", 3000000 + 500 },
+		{ "start_limit = 7/30", 7000000 + 30000 },
+	}, signal[] = {
+		{ "stop_signal = TERM", SIGTERM }, { "stop_signal = SIGTERM", SIGTERM }, { "stop_signal = 15", 15 },
+		{ "stop_signal = INT", SIGINT }, { "stop_signal = HUP", SIGHUP }, { "stop_signal = QUIT", SIGQUIT },
+		{ "stop_signal = KILL", SIGKILL }, { "stop_signal = USR1", SIGUSR1 }, { "stop_signal = usr2", SIGUSR2 },
+	}, timeout[] = {
+		{ "stop_timeout = 1ms", 1 }, { "stop_timeout = 30s", 30000 },
+	}, size[] = {
+		{ "log_max_size = 0", 0 }, { "log_max_size = 1000", 1000 }, { "log_max_size = 64k", 65536 },
+		{ "log_max_size = 10MiB", 10485760 }, { "log_max_size = 1G", 1073741824 },
+	}, backups[] = {
+		{ "log_backups = 0", 0 }, { "log_backups = 7", 7 }, { "log_backups = 100", 100 },
+	};
+
+	check_values(autostart, ARRAY_SIZE(autostart), get_autostart);
+	check_values(restart, ARRAY_SIZE(restart), get_restart);
+	check_values(start, ARRAY_SIZE(start), get_start);
+	check_values(delay, ARRAY_SIZE(delay), get_delay);
+	check_values(delay_max, ARRAY_SIZE(delay_max), get_delay_max);
+	check_values(reset, ARRAY_SIZE(reset), get_reset);
+	check_values(limit, ARRAY_SIZE(limit), get_limit);
+	check_values(signal, ARRAY_SIZE(signal), get_signal);
+	check_values(timeout, ARRAY_SIZE(timeout), get_timeout);
+	check_values(size, ARRAY_SIZE(size), get_size);
+	check_values(backups, ARRAY_SIZE(backups), get_backups);
+}
+
+Test(config, success_exit_codes)
+{
+	static const struct {
+		const char *value;
+		int n, codes[CONFIG_MAX_EXIT_CODES];
+	} cases[] = {
+		{ "0", 1, { 0 } }, { "1", 1, { 1 } }, { "0,1", 2, { 0, 1 } }, { "0 1 2", 3, { 0, 1, 2 } },
+		{ "0, 2 ,3", 3, { 0, 2, 3 } }, { "255,,7", 2, { 255, 7 } }, { "143 143", 2, { 143, 143 } },
+		{ "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15", 16, { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 } },
+	};
+	const struct service_config *s;
+	char ini[256];
+	size_t i;
+	int j;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(ini, sizeof(ini), "[service:x]\ncommand = a\nsuccess_exit_codes = %s\n", cases[i].value);
+		s = load_one(ini);
+		cr_expect_eq(s->n_success_codes, cases[i].n, "'%s'", cases[i].value);
+		for (j = 0; j < cases[i].n; j++)
+			cr_expect_eq(s->success_codes[j], cases[i].codes[j], "'%s' [%d]", cases[i].value, j);
+	}
+}
+
+Test(config, paths_relative_to_ini_dir)
+{
+	static const struct {
+		const char *value;
+		const char *want;	/* "%s" = the ini's directory */
+	} cases[] = {
+		{ ".", "%s" }, { "./", "%s" }, { "work", "%s/work" }, { "./work", "%s/work" },
+		{ "a/b/", "%s/a/b/" }, { "../up", "%s/../up" }, { "/srv/agent", "/srv/agent" }, { "/", "/" },
+	};
+	const struct service_config *s;
+	char ini[256], want[PATH_MAX + 32];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(ini, sizeof(ini), "[service:x]\ncommand = a\ncwd = %s\n", cases[i].value);
+		s = load_one(ini);
+		snprintf(want, sizeof(want), cases[i].want, rdir);
+		cr_expect_str_eq(s->cwd, want, "cwd = %s", cases[i].value);
+	}
+	/* the ini found through a relative path from its parent directory */
+	mkdir("sub", 0755);
+	write_file("sub/s.ini", "[supervisor]\nsocket = s.sock\nlog_dir = ../logs\n[service:x]\ncommand = a\ncwd = w\n");
+	cr_assert_eq(chdir(".."), 0);
+	snprintf(want, sizeof(want), "%s/sub/s.ini", strrchr(tdir, '/') + 1);
+	config_free(&cfg);
+	cr_assert_eq(config_load(&cfg, want, err, sizeof(err)), 0, "%s", err);
+	snprintf(want, sizeof(want), "%s/sub/s.ini", rdir);
+	cr_expect_str_eq(cfg.path, want);
+	snprintf(want, sizeof(want), "%s/sub/s.sock", rdir);
+	cr_expect_str_eq(cfg.socket, want);
+	snprintf(want, sizeof(want), "%s/sub/../logs", rdir);
+	cr_expect_str_eq(cfg.log_dir, want);
+	snprintf(want, sizeof(want), "%s/sub/w", rdir);
+	cr_expect_str_eq(cfg.services[0].cwd, want);
+}
+
+Test(config, profiles)
+{
+	static const struct {
+		const char *value;
+		const char *want;	/* "%s" = the ini's directory */
+	} cases[] = {
+		{ "default", "default" }, { "node-dev", "node-dev" }, { "my_profile-2", "my_profile-2" },
+		{ "p.json", "%s/p.json" }, { "./p.json", "%s/p.json" }, { "conf/agent", "%s/conf/agent" },
+		{ "conf/../p.json", "%s/p.json" }, { "link.json", "%s/p.json" },
+	};
+	const struct service_config *s;
+	char ini[PATH_MAX + 96], want[PATH_MAX + 32], full[PATH_MAX + 32];
+	size_t i;
+
+	write_file("p.json", "{}");
+	mkdir("conf", 0755);
+	write_file("conf/agent", "{}");
+	cr_assert_eq(symlink("p.json", "link.json"), 0);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(ini, sizeof(ini), "[service:x]\ncommand = a\nprofile = %s\n", cases[i].value);
+		s = load_one(ini);
+		snprintf(want, sizeof(want), cases[i].want, rdir);
+		cr_expect_str_eq(s->profile, want, "profile = %s", cases[i].value);
+	}
+	snprintf(full, sizeof(full), "%s/conf/agent", rdir);
+	snprintf(ini, sizeof(ini), "[service:x]\ncommand = a\nprofile = %s\n", full);
+	cr_expect_str_eq(load_one(ini)->profile, full);
+}
+
+Test(config, env_file)
+{
+	const struct service_config *s;
+	char want[PATH_MAX + 32];
+
+	mkdir("conf", 0755);
+	write_file("conf/web.env",
+		   "# a comment\n"
+		   "\n"
+		   "export A=1\n"
+		   "  B = two words  \n"
+		   "C=\"quoted # not a comment\"\n"
+		   "D='single'\n"
+		   "E=\n"
+		   "F=\"unbalanced\n"
+		   "G=\"\"\n"
+		   "exportH=8\n"
+		   "\tB=again\r\n"
+		   "I=a=b\n");
+	s = load_one("[service:web]\n"
+		     "command = a\n"
+		     "env = B=from_ini\n"
+		     "env = Z=last\n"
+		     "env_file = conf/web.env\n"
+		     "env = A=override\n");
+	snprintf(want, sizeof(want), "%s/conf/web.env", rdir);
+	cr_expect_str_eq(s->env_file, want);
+	expect_argv(s->env,
+		    (const char *const[]){ "A=override", "B=from_ini", "C=quoted # not a comment", "D=single", "E=",
+					   "F=\"unbalanced", "G=", "exportH=8", "I=a=b", "Z=last", NULL },
+		    "env");
+}
+
+/* ---- continuation lines, comments, syntax ---- */
+
+Test(config, continuation_lines)
+{
+	static const struct {
+		const char *ini;
+		const char *argv[MAXW];
+	} cases[] = {
+		{ "[service:x]\ncommand = node agent.js\n    --port 8080\n\t--verbose\n",
+		  { "node", "agent.js", "--port", "8080", "--verbose" } },
+		{ "[service:x]\ncommand = a\n\n  b\n; comment\n# comment\n  c\n", { "a", "b", "c" } },
+		{ "[service:x]\ncommand = sh -c 'echo\n  hi'\n", { "sh", "-c", "echo hi" } },
+		{ "[service:x]\n  command = a b\n", { "a", "b" } },
+		{ "[service:x]\ncommand = a\n  restart = never\n", { "a", "restart", "=", "never" } },
+		{ "[service:x]\ncommand = a ; inline comment\n  b ; another\n", { "a", "b" } },
+		{ "[service:x]\ncommand = a;b c#d\n", { "a;b", "c#d" } },
+		{ "[service:x]\ncommand: a b\n", { "a", "b" } },
+		{ "[service:x]\r\ncommand = a\r\n  b\r\n", { "a", "b" } },
+		{ "\xEF\xBB\xBF[service:x]\ncommand = a\n", { "a" } },
+		{ "  [service:x]  \ncommand=a\n", { "a" } },
+		{ "[ service:x ] ; comment\ncommand = a\n", { "a" } },
+	};
+	const struct service_config *s;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		s = load_one(cases[i].ini);
+		expect_argv(s->argv, cases[i].argv, cases[i].ini);
+		cr_expect_eq(s->restart, RESTART_ON_FAILURE);
+	}
+	s = load_one("[service:x]\ncommand = a\nenv = A=1\n  2\nenv = B=3\nuser = bob\n  smith\n");
+	expect_argv(s->env, (const char *const[]){ "A=1 2", "B=3", NULL }, "env");
+	cr_expect_str_eq(s->user, "bob smith");
+}
+
+Test(config, line_length_limit)
+{
+	char ini[4096], want[512], word[300];
+	const struct service_config *s;
+
+	/* exactly CONFIG_LINE_MAX characters is fine */
+	memset(word, 'a', sizeof(word));
+	word[CONFIG_LINE_MAX - 12] = '\0';
+	snprintf(ini, sizeof(ini), "[service:x]\ncommand = x %s\n", word);
+	cr_assert_eq(strlen(strchr(ini, '\n') + 1), CONFIG_LINE_MAX + 1);
+	s = load_one(ini);
+	cr_expect_eq(strlen(s->argv[1]), CONFIG_LINE_MAX - 12);
+
+	/* one more is an error (and so the command is missing) */
+	snprintf(ini, sizeof(ini), "[service:x]\ncommand = xy %s\n", word);
+	cr_expect_eq(load(ini), -EINVAL);
+	cr_expect_str_eq(err, "services.ini:2: line too long (200 > 199 characters); "
+			      "hint: continue the value on indented lines\n"
+			      "services.ini:1: service 'x': missing 'command'");
+
+	/* what inih would cut off never becomes a bogus key */
+	memset(word, 'a', sizeof(word));
+	word[250 - 7 - 17] = '\0';
+	snprintf(ini, sizeof(ini), "[service:x]\ncommand = y\nuser = %s stop_signal=KILL\n", word);
+	cr_expect_eq(load(ini), -EINVAL);
+	cr_expect_str_eq(err, "services.ini:3: line too long (250 > 199 characters); "
+			      "hint: continue the value on indented lines");
+
+	/* a long continuation line: its value and further continuation lines are dropped */
+	memset(word, 'b', sizeof(word));
+	word[220] = '\0';
+	snprintf(ini, sizeof(ini), "[service:x]\ncommand = y\n  %s\n  more\n  restart = 'x\nrestart = never\n", word);
+	cr_expect_eq(load(ini), -EINVAL);
+	cr_expect_str_eq(err, "services.ini:3: line too long (222 > 199 characters); "
+			      "hint: continue the value on indented lines");
+
+	/* a long line right after a header swallows its indented followers too */
+	snprintf(ini, sizeof(ini), "[service:x]\n%s = 1\n  bogus = 2\ncommand = y\n", word);
+	cr_expect_eq(load(ini), -EINVAL);
+	cr_expect_str_eq(err, "services.ini:2: line too long (224 > 199 characters); "
+			      "hint: continue the value on indented lines");
+
+	/* a long header: its keys are ignored, not reported against another section */
+	snprintf(ini, sizeof(ini), "[service:a]\ncommand = y\n[service:%s]\ncommand = z\nrestart = bad\n", word);
+	cr_expect_eq(load(ini), -EINVAL);
+	snprintf(want, sizeof(want), "services.ini:3: line too long (%zu > 199 characters); "
+		 "hint: continue the value on indented lines", strlen(word) + 10);
+	cr_expect_str_eq(err, want);
+}
+
+Test(config, empty_fleet)
+{
+	cr_expect_eq(load(""), 0);
+	cr_expect_str_empty(err);
+	cr_expect_eq(cfg.n_services, 0);
+	cr_expect_eq(load("; nothing\n\n[supervisor]\n"), 0);
+	cr_expect_str_empty(err);
+	cr_expect_eq(cfg.n_services, 0);
+	cr_expect_null(cfg.socket);
+}
+
+Test(config, find)
+{
+	cr_assert_eq(load("[service:a]\ncommand = x\n[service:b-2]\ncommand = y\n"), 0, "%s", err);
+	cr_assert_eq(cfg.n_services, 2);
+	cr_expect_eq(config_find(&cfg, "a"), &cfg.services[0]);
+	cr_expect_eq(config_find(&cfg, "b-2"), &cfg.services[1]);
+	cr_expect_eq(cfg.services[1].line, 3);
+	cr_expect_null(config_find(&cfg, "c"));
+	cr_expect_null(config_find(&cfg, "A"));
+}
+
+/* The supervisor moves a service_config out of the config and releases it later. */
+Test(config, move_out_and_release)
+{
+	struct service_config moved;
+
+	cr_assert_eq(load("[service:a]\ncommand = x\nenv = A=1\nuser = u\n[service:b]\ncommand = y\n"), 0,
+		     "%s", err);
+	moved = cfg.services[0];
+	cfg.services[0] = (struct service_config){ 0 };
+	cr_expect_null(config_find(&cfg, "a"));
+	cr_expect_eq(config_find(&cfg, "b"), &cfg.services[1]);
+	cr_expect_str_eq(moved.name, "a");
+	cr_expect_str_eq(moved.env[0], "A=1");
+	config_service_release(&moved);
+	config_service_release(&cfg.services[0]);
+	config_free(&cfg);
+	config_free(&cfg);
+}
+
+Test(config, max_services)
+{
+	size_t len = (size_t)(CONFIG_MAX_SERVICES + 1) * 40, i, off = 0;
+	char *ini = malloc(len), want[128];
+
+	cr_assert_not_null(ini);
+	for (i = 0; i < CONFIG_MAX_SERVICES; i++)
+		off += (size_t)snprintf(ini + off, len - off, "[service:s%zu]\ncommand = x\n", i);
+	cr_expect_eq(load(ini), 0, "%s", err);
+	cr_expect_eq(cfg.n_services, CONFIG_MAX_SERVICES);
+	snprintf(ini + off, len - off, "[service:one-too-many]\ncommand = x\nbogus = 1\n");
+	cr_expect_eq(load(ini), -EINVAL);
+	snprintf(want, sizeof(want), "services.ini:%d: too many services (limit %d)", 2 * CONFIG_MAX_SERVICES + 1,
+		 CONFIG_MAX_SERVICES);
+	cr_expect_str_eq(err, want);
+	cr_expect_eq(cfg.n_services, 0, "a failed load leaves nothing behind");
+	free(ini);
+}
+
+/* ---- every error message ---- */
+
+Test(config, errors)
+{
+	static const struct {
+		const char *ini;
+		const char *want;	/* "%s" = the ini's directory */
+	} cases[] = {
+		/* sections */
+		{ "[servce:x]\ncommand = a\n",
+		  "services.ini:1: unknown section '[servce:x]'; expected [supervisor] or [service:NAME]" },
+		{ "[]\n", "services.ini:1: unknown section '[]'; expected [supervisor] or [service:NAME]" },
+		{ "[service:]\ncommand = a\n", "services.ini:1: empty service name in [service:]" },
+		{ "[service:a b]\ncommand = a\n",
+		  "services.ini:1: bad service name 'a b' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')" },
+		{ "[service:.x]\n",
+		  "services.ini:1: bad service name '.x' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')" },
+		{ "[service:-x]\n",
+		  "services.ini:1: bad service name '-x' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')" },
+		{ "[service:a/b]\n",
+		  "services.ini:1: bad service name 'a/b' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')" },
+		{ "[service:caf\xc3\xa9]\n",
+		  "services.ini:1: bad service name 'caf\xc3\xa9' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')" },
+		{ "[service:all]\ncommand = a\n", "services.ini:1: service name 'all' is reserved" },
+		{ "[service:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
+		  "services.ini:1: service name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
+		  "too long (65 > 64 characters)" },
+		{ "[service:a]\ncommand = x\n[service:a]\ncommand = y\n",
+		  "services.ini:3: duplicate service 'a' (first defined on line 1)" },
+		{ "[service:x\ncommand = a\n", "services.ini:1: missing ']' in section header '[service:x'" },
+		{ "[service:x ;]\ncommand = a\n", "services.ini:1: missing ']' in section header '[service:x ;]'" },
+		/* keys */
+		{ "command = a\n",
+		  "services.ini:1: key 'command' before any section; hint: start with [supervisor] or [service:NAME]" },
+		{ "[service:x]\ncommand = a\nrestrat = always\n", "services.ini:3: unknown key 'restrat' in [service:x]" },
+		{ "[service:x]\ncommand = a\nsocket = /s\n", "services.ini:3: unknown key 'socket' in [service:x]" },
+		{ "[supervisor]\ncommand = a\n", "services.ini:2: unknown key 'command' in [supervisor]" },
+		{ "[service:x]\ncommand = a\nrestart = never\nrestart = always\n",
+		  "services.ini:4: duplicate key 'restart' in [service:x] (first set on line 3)" },
+		{ "[service:x]\ncommand = a\ncommand = b\n",
+		  "services.ini:3: duplicate key 'command' in [service:x] (first set on line 2)" },
+		{ "[supervisor]\nsocket = /a\nsocket = /b\n",
+		  "services.ini:3: duplicate key 'socket' in [supervisor] (first set on line 2)" },
+		{ "[supervisor]\nlog_dir = /a\n[service:x]\ncommand = a\n[supervisor]\nlog_dir = /b\n",
+		  "services.ini:6: duplicate key 'log_dir' in [supervisor] (first set on line 2)" },
+		{ "[service:x]\ncommand = a\n= b\n", "services.ini:3: missing key name in '= b'" },
+		{ "[service:x]\ncommand = a\njunk\n",
+		  "services.ini:3: expected 'key = value' or '[section]', got 'junk'" },
+		{ "[service:x]\nrestart = always\n", "services.ini:1: service 'x': missing 'command'" },
+		{ "[service:x]\n", "services.ini:1: service 'x': missing 'command'" },
+		/* values */
+		{ "[service:x]\ncommand =\n", "services.ini:2: service 'x': empty value for 'command'" },
+		{ "[service:x]\ncommand = ''\n", "services.ini:2: service 'x': bad command: empty command" },
+		{ "[service:x]\ncommand = node 'x\n", "services.ini:2: service 'x': bad command: unterminated single quote" },
+		{ "[service:x]\ncommand = a\ncwd =\n", "services.ini:3: service 'x': empty value for 'cwd'" },
+		{ "[service:x]\ncommand = a\nuser = ; nobody\n", "services.ini:3: service 'x': empty value for 'user'" },
+		{ "[service:x]\ncommand = a\nenv = FOO\n",
+		  "services.ini:3: service 'x': bad env 'FOO' (expected KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*)" },
+		{ "[service:x]\ncommand = a\nenv = 1X=2\n",
+		  "services.ini:3: service 'x': bad env '1X=2' (expected KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*)" },
+		{ "[service:x]\ncommand = a\nenv = A B=1\n",
+		  "services.ini:3: service 'x': bad env 'A B=1' (expected KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*)" },
+		{ "[service:x]\ncommand = a\nenv = =1\n",
+		  "services.ini:3: service 'x': bad env '=1' (expected KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*)" },
+		{ "[service:x]\ncommand = a\nenv_file = missing.env\n",
+		  "services.ini:3: service 'x': env_file 'missing.env': cannot open: No such file or directory" },
+		{ "[service:x]\ncommand = a\nenv_file = .\n",
+		  "services.ini:3: service 'x': env_file '.': cannot read: Is a directory" },
+		{ "[service:x]\ncommand = a\nprofile = a b\n",
+		  "services.ini:3: service 'x': bad profile 'a b' (expected a profile name of [A-Za-z0-9_-] "
+		  "or a path to a .json file)" },
+		{ "[service:x]\ncommand = a\nprofile = node.dev\n",
+		  "services.ini:3: service 'x': bad profile 'node.dev' (expected a profile name of [A-Za-z0-9_-] "
+		  "or a path to a .json file)" },
+		{ "[service:x]\ncommand = a\nprofile = nope.json\n",
+		  "services.ini:3: service 'x': profile '%s/nope.json': No such file or directory" },
+		{ "[service:x]\ncommand = a\nprofile = ./\n",
+		  "services.ini:3: service 'x': profile '%s': not a regular file" },
+		{ "[service:x]\ncommand = a\nautostart = maybe\n",
+		  "services.ini:3: service 'x': bad autostart 'maybe' (expected true, false, yes, no, on, off, 1 or 0)" },
+		{ "[service:x]\ncommand = a\nrestart = on-falure\n",
+		  "services.ini:3: service 'x': bad restart 'on-falure' (expected always, on-failure or never)" },
+		{ "[service:x]\ncommand = a\nrestart = Always\n",
+		  "services.ini:3: service 'x': bad restart 'Always' (expected always, on-failure or never)" },
+		{ "[service:x]\ncommand = a\nsuccess_exit_codes = 256\n",
+		  "services.ini:3: service 'x': bad success_exit_codes '256' (expected up to 16 exit codes 0-255 "
+		  "separated by commas or spaces)" },
+		{ "[service:x]\ncommand = a\nsuccess_exit_codes = 0;1\n",
+		  "services.ini:3: service 'x': bad success_exit_codes '0;1' (expected up to 16 exit codes 0-255 "
+		  "separated by commas or spaces)" },
+		{ "[service:x]\ncommand = a\nsuccess_exit_codes = -1\n",
+		  "services.ini:3: service 'x': bad success_exit_codes '-1' (expected up to 16 exit codes 0-255 "
+		  "separated by commas or spaces)" },
+		{ "[service:x]\ncommand = a\nsuccess_exit_codes = ,\n",
+		  "services.ini:3: service 'x': bad success_exit_codes ',' (expected up to 16 exit codes 0-255 "
+		  "separated by commas or spaces)" },
+		{ "[service:x]\ncommand = a\nsuccess_exit_codes = 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+		  "services.ini:3: service 'x': bad success_exit_codes '0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16' "
+		  "(expected up to 16 exit codes 0-255 separated by commas or spaces)" },
+		{ "[service:x]\ncommand = a\nstart_secs = 5x\n",
+		  "services.ini:3: service 'x': bad start_secs '5x' (expected a duration like 500ms, 10s, 2m or 1h)" },
+		{ "[service:x]\ncommand = a\nstart_secs = -1\n",
+		  "services.ini:3: service 'x': bad start_secs '-1' (expected a duration like 500ms, 10s, 2m or 1h)" },
+		{ "[service:x]\ncommand = a\nrestart_delay = 1.5s\n",
+		  "services.ini:3: service 'x': bad restart_delay '1.5s' (expected a duration like 500ms, 10s, 2m or 1h)" },
+		{ "[service:x]\ncommand = a\nrestart_delay_max = 99999999999999999999\n",
+		  "services.ini:3: service 'x': bad restart_delay_max '99999999999999999999' "
+		  "(expected a duration like 500ms, 10s, 2m or 1h)" },
+		{ "[service:x]\ncommand = a\nreset_after = 0\n",
+		  "services.ini:3: service 'x': bad reset_after '0' "
+		  "(expected a duration greater than 0 like 500ms, 10s, 2m or 1h)" },
+		{ "[service:x]\ncommand = a\nstop_timeout = 0ms\n",
+		  "services.ini:3: service 'x': bad stop_timeout '0ms' "
+		  "(expected a duration greater than 0 like 500ms, 10s, 2m or 1h)" },
+		{ "[service:x]\ncommand = a\nrestart_delay = 5s\nrestart_delay_max = 2s\n",
+		  "services.ini:4: service 'x': restart_delay_max (2000ms) is less than restart_delay (5000ms)" },
+		{ "[service:x]\ncommand = a\nrestart_delay = 2m\n",
+		  "services.ini:3: service 'x': restart_delay_max (60000ms) is less than restart_delay (120000ms)" },
+		{ "[service:x]\ncommand = a\nstart_limit = 0/60s\n",
+		  "services.ini:3: service 'x': bad start_limit '0/60s' (expected COUNT/DURATION like 5/60s, "
+		  "COUNT >= 1 and DURATION > 0)" },
+		{ "[service:x]\ncommand = a\nstart_limit = 5\n",
+		  "services.ini:3: service 'x': bad start_limit '5' (expected COUNT/DURATION like 5/60s, "
+		  "COUNT >= 1 and DURATION > 0)" },
+		{ "[service:x]\ncommand = a\nstart_limit = 5/0s\n",
+		  "services.ini:3: service 'x': bad start_limit '5/0s' (expected COUNT/DURATION like 5/60s, "
+		  "COUNT >= 1 and DURATION > 0)" },
+		{ "[service:x]\ncommand = a\nstart_limit = /60s\n",
+		  "services.ini:3: service 'x': bad start_limit '/60s' (expected COUNT/DURATION like 5/60s, "
+		  "COUNT >= 1 and DURATION > 0)" },
+		{ "[service:x]\ncommand = a\nstart_limit = 5/1y\n",
+		  "services.ini:3: service 'x': bad start_limit '5/1y' (expected COUNT/DURATION like 5/60s, "
+		  "COUNT >= 1 and DURATION > 0)" },
+		{ "[service:x]\ncommand = a\nstart_limit = 4294967296/1s\n",
+		  "services.ini:3: service 'x': bad start_limit '4294967296/1s' (expected COUNT/DURATION like 5/60s, "
+		  "COUNT >= 1 and DURATION > 0)" },
+		{ "[service:x]\ncommand = a\nstop_signal = FOO\n",
+		  "services.ini:3: service 'x': bad stop_signal 'FOO' (expected a signal name or number like TERM, "
+		  "SIGINT or 15)" },
+		{ "[service:x]\ncommand = a\nstop_signal = 0\n",
+		  "services.ini:3: service 'x': bad stop_signal '0' (expected a signal name or number like TERM, "
+		  "SIGINT or 15)" },
+		{ "[service:x]\ncommand = a\nlog_max_size = 10X\n",
+		  "services.ini:3: service 'x': bad log_max_size '10X' (expected a size like 64K, 10M or 1G)" },
+		{ "[service:x]\ncommand = a\nlog_backups = 101\n",
+		  "services.ini:3: service 'x': bad log_backups '101' (expected a number 0-100)" },
+		{ "[service:x]\ncommand = a\nlog_backups = -1\n",
+		  "services.ini:3: service 'x': bad log_backups '-1' (expected a number 0-100)" },
+		{ "[supervisor]\nsocket =\n", "services.ini:2: supervisor: empty value for 'socket'" },
+		/* all problems are reported, in order, and parsing goes on */
+		{ "[service:a]\ncommand = x\nrestart = sometimes\nbogus = 1\n  continued\n[servce:b]\ncommand = y\n"
+		  "[service:c]\nstart_secs = soon\n[service:a]\n",
+		  "services.ini:3: service 'a': bad restart 'sometimes' (expected always, on-failure or never)\n"
+		  "services.ini:4: unknown key 'bogus' in [service:a]\n"
+		  "services.ini:6: unknown section '[servce:b]'; expected [supervisor] or [service:NAME]\n"
+		  "services.ini:9: service 'c': bad start_secs 'soon' (expected a duration like 500ms, 10s, 2m or 1h)\n"
+		  "services.ini:8: service 'c': missing 'command'\n"
+		  "services.ini:10: duplicate service 'a' (first defined on line 1)" },
+	};
+	char want[1024];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(want, sizeof(want), cases[i].want, rdir);
+		cr_expect_eq(load(cases[i].ini), -EINVAL, "case %zu:\n%s", i, cases[i].ini);
+		cr_expect_str_eq(err, want, "case %zu:\n%s", i, cases[i].ini);
+		cr_expect_eq(cfg.n_services, 0);
+		cr_expect_null(cfg.path);
+	}
+}
+
+Test(config, socket_path_length)
+{
+	char ini[512], want[512], name[128];
+
+	memset(name, 'a', sizeof(name));
+	name[107 - 10] = '\0';
+	snprintf(ini, sizeof(ini), "[supervisor]\nsocket = /run/%s.sock\n", name);
+	cr_expect_eq(load(ini), 0, "%s", err);
+	cr_expect_eq(strlen(cfg.socket), 107);
+	name[107 - 10] = 'a';
+	name[108 - 10] = '\0';
+	snprintf(ini, sizeof(ini), "[supervisor]\nsocket = /run/%s.sock\n", name);
+	cr_expect_eq(load(ini), -EINVAL);
+	snprintf(want, sizeof(want), "services.ini:2: supervisor: socket path '/run/%s.sock' too long "
+		 "(108 > 107 bytes); hint: use a shorter path", name);
+	cr_expect_str_eq(err, want);
+}
+
+Test(config, env_file_errors)
+{
+	write_file("bad.env", "A=1\njunk\n1BAD=x\nexport =y\nB=2\n");
+	cr_expect_eq(load("[service:web]\ncommand = a\nenv_file = bad.env\n"), -EINVAL);
+	cr_expect_str_eq(err,
+			 "services.ini:3: service 'web': bad.env:2: bad line 'junk' "
+			 "(expected KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*)\n"
+			 "services.ini:3: service 'web': bad.env:3: bad line '1BAD=x' "
+			 "(expected KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*)\n"
+			 "services.ini:3: service 'web': bad.env:4: bad line '=y' "
+			 "(expected KEY=VALUE with KEY of [A-Za-z_][A-Za-z0-9_]*)");
+}
+
+static void become_user(void);
+
+Test(config, unreadable_env_file)
+{
+	write_file("secret.env", "A=1\n");
+	write_file("services.ini", "[service:web]\ncommand = a\nenv_file = secret.env\n");
+	cr_assert_eq(chmod("secret.env", 0), 0);
+	cr_assert_eq(chmod(".", 0755), 0);
+	become_user();
+	if (faccessat(AT_FDCWD, "secret.env", R_OK, AT_EACCESS) == 0) {
+		teardown();	/* a skipped test skips .fini */
+		cr_skip_test("mode 000 files stay readable (CAP_DAC_OVERRIDE)");
+	}
+	cr_expect_eq(config_load(&cfg, "services.ini", err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "services.ini:3: service 'web': env_file 'secret.env': cannot open: Permission denied");
+}
+
+Test(config, long_value)
+{
+	size_t len = 400 * 200, off = 0, i;
+	char *ini = malloc(len);
+
+	cr_assert_not_null(ini);
+	off += (size_t)snprintf(ini + off, len - off, "[service:x]\ncommand = a\n");
+	for (i = 0; i < 360; i++)
+		off += (size_t)snprintf(ini + off, len - off, "  %0190d\n", 0);
+	cr_expect_eq(load(ini), -EINVAL);
+	cr_expect_str_eq(err, "services.ini:2: service 'x': value of 'command' too long (limit 65536 bytes)");
+	free(ini);
+}
+
+Test(config, nul_byte)
+{
+	static const char ini[] = "[service:x]\ncommand = a\0b\n";
+	FILE *f = fopen("services.ini", "w");
+
+	cr_assert_not_null(f);
+	fwrite(ini, 1, sizeof(ini) - 1, f);
+	fclose(f);
+	cr_expect_eq(config_load(&cfg, "services.ini", err, sizeof(err)), -EINVAL);
+	cr_expect_str_eq(err, "services.ini:2: NUL byte in line\nservices.ini:1: service 'x': missing 'command'");
+}
+
+Test(config, missing_file)
+{
+	snprintf(err, sizeof(err), "stale");
+	cr_expect_eq(config_load(&cfg, "nope.ini", err, sizeof(err)), -ENOENT);
+	cr_expect_str_eq(err, "nope.ini: cannot open: No such file or directory");
+	cr_expect_null(cfg.path);
+	cr_expect_eq(config_load(&cfg, ".", err, sizeof(err)), -EISDIR);
+	cr_expect_str_eq(err, ".: cannot read: Is a directory");
+}
+
+Test(config, error_buffer_is_bounded)
+{
+	size_t len = 300 * 40, off = 0, i;
+	char *ini = malloc(len), small[200];
+
+	cr_assert_not_null(ini);
+	off += (size_t)snprintf(ini + off, len - off, "[service:x]\ncommand = a\n");
+	for (i = 0; i < 300; i++)
+		off += (size_t)snprintf(ini + off, len - off, "bogus%zu = 1\n", i);
+	write_file("services.ini", ini);
+	cr_expect_eq(config_load(&cfg, "services.ini", small, sizeof(small)), -EINVAL);
+	cr_expect_str_eq(small, "services.ini:3: unknown key 'bogus0' in [service:x]\n"
+				"services.ini:4: unknown key 'bogus1' in [service:x]\n"
+				"services.ini:5: unknown key 'bogus2' in [service:x]\n...");
+	cr_expect_eq(config_load(&cfg, "services.ini", err, sizeof(err)), -EINVAL);
+	cr_expect_lt(strlen(err), sizeof(err));
+	cr_expect_str_eq(err + strlen(err) - 4, "\n...");
+	cr_expect_eq(config_load(&cfg, "services.ini", NULL, 0), -EINVAL);
+	free(ini);
+}
+
+/* ---- service_config_equal ---- */
+
+static const char base_ini[] =
+	"[service:x]\n"
+	"command = node agent.js\n"
+	"cwd = /srv\n"
+	"env = A=1\n"
+	"env = B=2\n"
+	"user = agent\n"
+	"profile = node-dev\n"
+	"autostart = true\n"
+	"restart = on-failure\n"
+	"success_exit_codes = 0 1\n"
+	"start_secs = 1s\n"
+	"restart_delay = 1s\n"
+	"restart_delay_max = 60s\n"
+	"reset_after = 30s\n"
+	"start_limit = 5/60s\n"
+	"stop_signal = TERM\n"
+	"stop_timeout = 10s\n"
+	"log_max_size = 10M\n"
+	"log_backups = 5\n";
+
+/* Replaces the line starting with "key =" in base_ini by line (or appends it). */
+static void edit_base(char *out, size_t len, const char *key, const char *line)
+{
+	const char *at = strstr(base_ini, key), *eol;
+
+	cr_assert_not_null(at, "%s", key);
+	eol = strchr(at, '\n');
+	snprintf(out, len, "%.*s%s%s", (int)(at - base_ini), base_ini, line, eol);
+}
+
+Test(config, equal)
+{
+	static const struct {
+		const char *key;
+		const char *line;
+	} changes[] = {
+		{ "[service:x]", "[service:y]" },
+		{ "command", "command = node agent.js --x" },
+		{ "command", "command = 'node agent.js'" },
+		{ "cwd", "cwd = /srv2" },
+		{ "env = A", "env = A=10" },
+		{ "env = B", "env = B=2\nenv = C=3" },
+		{ "env = A", "env = B=2\nenv = A=1" },
+		{ "user", "user = other" },
+		{ "user", "; no user" },
+		{ "profile", "profile = python-dev" },
+		{ "autostart", "autostart = false" },
+		{ "restart =", "restart = always" },
+		{ "success_exit_codes", "success_exit_codes = 0" },
+		{ "success_exit_codes", "success_exit_codes = 1 0" },
+		{ "start_secs", "start_secs = 2s" },
+		{ "restart_delay =", "restart_delay = 2s" },
+		{ "restart_delay_max", "restart_delay_max = 61s" },
+		{ "reset_after", "reset_after = 31s" },
+		{ "start_limit", "start_limit = 6/60s" },
+		{ "start_limit", "start_limit = 5/61s" },
+		{ "stop_signal", "stop_signal = INT" },
+		{ "stop_timeout", "stop_timeout = 11s" },
+		{ "log_max_size", "log_max_size = 11M" },
+		{ "log_backups", "log_backups = 6" },
+	};
+	struct config a = { 0 };
+	char ini[2048];
+	size_t i;
+
+	write_file("x.env", "A=1\n");
+	cr_assert_eq(load(base_ini), 0, "%s", err);
+	a = cfg;
+	cfg = (struct config){ 0 };
+
+	/* same definition, other lines and spellings */
+	snprintf(ini, sizeof(ini), "; moved down\n\n%s", base_ini);
+	cr_assert_eq(load(ini), 0, "%s", err);
+	cr_expect_neq(a.services[0].line, cfg.services[0].line);
+	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
+	edit_base(ini, sizeof(ini), "stop_signal", "stop_signal = 15");
+	cr_assert_eq(load(ini), 0, "%s", err);
+	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
+	edit_base(ini, sizeof(ini), "env = A", "env = A=0\nenv = A=1");
+	cr_assert_eq(load(ini), 0, "%s", err);
+	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
+
+	for (i = 0; i < ARRAY_SIZE(changes); i++) {
+		edit_base(ini, sizeof(ini), changes[i].key, changes[i].line);
+		cr_assert_eq(load(ini), 0, "%s: %s", changes[i].line, err);
+		cr_expect_not(service_config_equal(&a.services[0], &cfg.services[0]), "%s", changes[i].line);
+		cr_expect_not(service_config_equal(&cfg.services[0], &a.services[0]), "%s", changes[i].line);
+	}
+	/* env_file is part of the definition even when it adds nothing new */
+	edit_base(ini, sizeof(ini), "env = A", "env_file = x.env");
+	cr_assert_eq(load(ini), 0, "%s", err);
+	cr_expect_not(service_config_equal(&a.services[0], &cfg.services[0]));
+	config_free(&a);
+	config_free(&a);
+	config_free(NULL);
+}
+
+Test(config, equal_null_and_empty_vectors)
+{
+	char *empty[] = { NULL }, *one[] = { "A=1", NULL };
+	struct service_config a = { .name = "x", .env = NULL }, b = { .name = "x", .env = empty };
+
+	cr_expect(service_config_equal(&a, &b));
+	b.env = one;
+	cr_expect_not(service_config_equal(&a, &b));
+	cr_expect_not(service_config_equal(&b, &a));
+	b.env = empty;
+	b.user = "u";
+	cr_expect_not(service_config_equal(&a, &b));
+}
+
+/* ---- default locations ---- */
+
+static void become_user(void)
+{
+	if (geteuid() == 0)
+		cr_assert_eq(seteuid(65534), 0, "seteuid: %s", strerror(errno));
+}
+
+Test(config, default_paths_root)
+{
+	char buf[256];
+
+	if (geteuid() != 0) {
+		teardown();	/* a skipped test skips .fini */
+		cr_skip_test("needs root to see the root defaults");
+	}
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	setenv("XDG_STATE_HOME", "/state", 1);
+	cr_expect_eq(config_default_socket(buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/run/nono-supervise.sock");
+	cr_expect_eq(config_default_log_dir(buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/var/log/nono-supervise");
+}
+
+Test(config, default_paths_user)
+{
+	char buf[256], want[64];
+
+	become_user();
+	snprintf(want, sizeof(want), "/tmp/nono-supervise-%u.sock", (unsigned)geteuid());
+
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	cr_expect_eq(config_default_socket(buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/run/user/1000/nono-supervise.sock");
+	setenv("XDG_RUNTIME_DIR", "relative", 1);
+	cr_expect_eq(config_default_socket(buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, want);
+	unsetenv("XDG_RUNTIME_DIR");
+	cr_expect_eq(config_default_socket(buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, want);
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	snprintf(buf, sizeof(buf), "untouched");
+	cr_expect_eq(config_default_socket(buf, 10), -ENAMETOOLONG);
+	cr_expect_str_empty(buf);
+
+	setenv("XDG_STATE_HOME", "/state", 1);
+	setenv("HOME", "/home/u", 1);
+	cr_expect_eq(config_default_log_dir(buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/state/nono-supervise/logs");
+	unsetenv("XDG_STATE_HOME");
+	cr_expect_eq(config_default_log_dir(buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/home/u/.local/state/nono-supervise/logs");
+	setenv("XDG_STATE_HOME", "", 1);
+	cr_expect_eq(config_default_log_dir(buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/home/u/.local/state/nono-supervise/logs");
+	unsetenv("HOME");
+	unsetenv("XDG_STATE_HOME");
+	snprintf(buf, sizeof(buf), "untouched");
+	cr_expect_eq(config_default_log_dir(buf, sizeof(buf)), -ENOENT);
+	cr_expect_str_eq(buf, "untouched");
+	setenv("HOME", "/home/u", 1);
+	cr_expect_eq(config_default_log_dir(buf, 8), -ENAMETOOLONG);
+	cr_expect_str_empty(buf);
+}
