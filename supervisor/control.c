@@ -81,6 +81,8 @@ static void send_json(struct client *c, cJSON *reply)
 		return;
 	}
 	len = strlen(text);
+	/* Names and messages may echo what a client sent: keep the reply valid JSON. */
+	utf8_sanitize(text, len);
 	text[len] = '\n';	/* cJSON's terminator becomes the line end */
 	w->data = text;
 	b = uv_buf_init(text, (unsigned)len + 1);
@@ -105,6 +107,39 @@ static void send_error(struct client *c, const char *fmt, ...)
 	cJSON_AddFalseToObject(r, "ok");
 	cJSON_AddStringToObject(r, "error", msg);
 	send_json(c, r);
+}
+
+/*
+ * The last words to a client that is being dropped: written at once (uv_close would
+ * cancel a queued write), then the connection closes.
+ */
+static void send_final_error(struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void send_final_error(struct client *c, const char *fmt, ...)
+{
+	cJSON *r = cJSON_CreateObject();
+	char *text, msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddFalseToObject(r, "ok");
+	cJSON_AddStringToObject(r, "error", msg);
+	text = cJSON_PrintUnformatted(r);
+	cJSON_Delete(r);
+	if (text) {
+		size_t len = strlen(text);
+		uv_buf_t b;
+
+		utf8_sanitize(text, len);
+		text[len] = '\n';
+		b = uv_buf_init(text, (unsigned)len + 1);
+		uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+		free(text);
+	}
+	client_close(c);
 }
 
 static cJSON *ok_reply(void)
@@ -531,10 +566,8 @@ static void process_lines(struct client *c)
 		memmove(c->in.data, c->in.data + start, c->in.len - start);
 		c->in.len -= start;
 	}
-	if (c->in.len > CONTROL_LINE_MAX && !c->closing) {
-		send_error(c, "request longer than %d bytes", CONTROL_LINE_MAX);
-		client_close(c);
-	}
+	if (c->in.len > CONTROL_LINE_MAX && !c->closing)
+		send_final_error(c, "request longer than %d bytes", CONTROL_LINE_MAX);
 }
 
 static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
@@ -585,13 +618,12 @@ static void connection_cb(uv_stream_t *server, int status)
 	}
 	if (!peer_allowed(&c->pipe, &uid)) {
 		log_warn("control: refused a connection from uid %d", (int)uid);
-		send_error(c, "permission denied: uid %d may not control this supervisor", (int)uid);
-		client_close(c);
+		send_final_error(c, "permission denied: only the supervisor's user and root may "
+				    "control it");
 		return;
 	}
 	if (ctl->n_clients > CONTROL_CLIENTS_MAX) {
-		send_error(c, "too many control connections (%d)", CONTROL_CLIENTS_MAX);
-		client_close(c);
+		send_final_error(c, "too many control connections (limit %d)", CONTROL_CLIENTS_MAX);
 		return;
 	}
 	uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);

@@ -270,7 +270,7 @@ static int send_plan(struct service *s, int fd, char *err, size_t errlen)
 	struct exec_plan plan = {
 		.name = s->cfg.name,
 		.argv = s->cfg.argv,
-		.cwd = s->cfg.cwd,
+		.cwd = s->cfg.cwd ? s->cfg.cwd : s->sv->config_dir,
 		.user = s->cfg.user,
 		.cgroup = s->cgroup[0] ? s->cgroup : NULL,
 		.ppid = getpid(),
@@ -524,8 +524,9 @@ void service_replace_config(struct service *s, struct service_config *cfg)
 	if (state_has_process(s->sm.state) || s->sm.state == ST_BACKOFF) {
 		event(s, "definition changed: restarting");
 		feed(s, EV_RESTART, NULL);
-	} else if (s->sm.state == ST_STOPPED && s->next_cfg->autostart && s->sm.want == WANT_DOWN &&
-		   !s->spawns) {
+	} else if (s->next_cfg->autostart && s->sm.state == ST_FAILED) {
+		/* A fixed definition gets its chance at once. */
+		event(s, "definition changed: starting");
 		feed(s, EV_START, NULL);
 	}
 }

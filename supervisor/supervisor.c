@@ -43,6 +43,17 @@ static char **make_base_env(void)
 	return env;
 }
 
+/* "/a/b/c.ini" -> "/a/b", "/c.ini" -> "/" (config paths are absolute). */
+static char *dir_of(const char *path)
+{
+	char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+
+	if (slash)
+		slash[slash == dir] = '\0';
+	return dir;
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_MAX];
@@ -300,6 +311,7 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 		return 1;
 	}
 	sv.config_path = strdup(cfg.path);
+	sv.config_dir = dir_of(cfg.path);
 	r = setup(&sv, &cfg, foreground);
 	config_free(&cfg);
 	if (r < 0)
@@ -326,5 +338,6 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 	uv_loop_close(sv.loop);
 	config_strv_free(sv.base_env);
 	free(sv.config_path);
+	free(sv.config_dir);
 	return 0;
 }

@@ -15,6 +15,7 @@ struct control;
 struct supervisor {
 	uv_loop_t *loop;
 	char *config_path;
+	char *config_dir;		/* services' working directory unless cwd= */
 	char socket_path[PATH_MAX];
 	char log_dir[PATH_MAX];
 	char **base_env;		/* what every service inherits: PATH, LANG, TZ... */

@@ -29,6 +29,9 @@ void stamp_format(char *out, const struct timespec *ts);
 /* The current wall-clock stamp, cached per second so a burst of lines costs little. */
 const char *stamp_now(void);
 
+/* Replace bytes that are not valid UTF-8 (and control characters but \n, \t) by '?'. */
+void utf8_sanitize(char *s, size_t len);
+
 /* "4s", "1m30s", "500ms": a compact human duration. */
 void format_duration(char *out, size_t len, uint64_t ms);
 
