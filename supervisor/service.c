@@ -11,8 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include "cgroup.h"
 #include "exec.h"
+#include "spawn.h"
 #include "log.h"
 #include "supervisor.h"
 #include "util.h"
@@ -23,6 +26,7 @@
 
 static void feed(struct service *s, enum svc_event ev, const struct state_input *in);
 static void timer_cb(uv_timer_t *t);
+static void run_cgroup_release(struct service *s);
 
 static uint64_t now_ms(const struct service *s)
 {
@@ -129,8 +133,8 @@ static void log_drained(struct logfile *lf)
 
 static void signal_all(struct service *s, int sig)
 {
-	if (!s->exited && s->pid > 0)
-		kill(s->pid, sig);	/* also before the helper joined the cgroup */
+	if (!s->exited && s->pidfd >= 0)
+		spawn_signal(s->pidfd, sig);	/* the main process, whatever its group */
 	if (s->cgroup[0])
 		cgroup_signal(s->cgroup, sig);
 	else if (s->pid > 0)
@@ -155,7 +159,11 @@ static void run_closed_cb(uv_handle_t *h)
 		close(s->status_fd);
 		s->status_fd = -1;
 	}
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	s->pidfd = -1;
 	s->pid = 0;
+	run_cgroup_release(s);
 	if (reason[0] && in.exit_code == EXEC_FAILED) {
 		event(s, "failed to start: %s", reason);
 		in.reason = reason;
@@ -174,10 +182,10 @@ static void finish(struct service *s)
 	uv_timer_stop(&s->drain_timer);
 	s->draining = false;
 	flush_partials(s);
-	s->out.data = s->err.data = s->proc.data = s;
+	s->out.data = s->err.data = s->exit_watch.data = s;
 	uv_close((uv_handle_t *)&s->out, run_closed_cb);
 	uv_close((uv_handle_t *)&s->err, run_closed_cb);
-	uv_close((uv_handle_t *)&s->proc, run_closed_cb);
+	uv_close((uv_handle_t *)&s->exit_watch, run_closed_cb);
 }
 
 static bool leftovers(struct service *s)
@@ -207,7 +215,7 @@ static void drain_timer_cb(uv_timer_t *t)
  */
 static void maybe_finish(struct service *s)
 {
-	if (!s->exited || s->handles != 3 || uv_is_closing((uv_handle_t *)&s->proc))
+	if (!s->exited || s->handles != 3 || uv_is_closing((uv_handle_t *)&s->exit_watch))
 		return;
 	if (!stream_open(&s->out) && !stream_open(&s->err) && !leftovers(s)) {
 		finish(s);
@@ -220,15 +228,16 @@ static void maybe_finish(struct service *s)
 	}
 }
 
-static void exit_cb(uv_process_t *proc, int64_t status, int term_signal)
+static void exit_cb(uv_poll_t *w, int status, int events)
 {
-	struct service *s = proc->data;
+	struct service *s = w->data;
+	int code = 0, sig = 0;
 
+	if (spawn_reap(s->pidfd, &code, &sig) <= 0)
+		return;
+	uv_poll_stop(w);
 	s->exited = true;
-	s->exit = (struct state_input){
-		.exit_code = term_signal ? -1 : (int)status,
-		.exit_signal = term_signal,
-	};
+	s->exit = (struct state_input){ .exit_code = code, .exit_signal = sig };
 	/* What the main process started dies with it (KillMode=control-group). */
 	signal_all(s, SIGKILL);
 	maybe_finish(s);
@@ -265,14 +274,14 @@ static char **build_env(struct service *s)
 	return env;
 }
 
-static int send_plan(struct service *s, int fd, char *err, size_t errlen)
+static int send_plan(struct service *s, int fd, bool join_cgroup, char *err, size_t errlen)
 {
 	struct exec_plan plan = {
 		.name = s->cfg.name,
 		.argv = s->cfg.argv,
 		.cwd = s->cfg.cwd ? s->cfg.cwd : s->sv->config_dir,
 		.user = s->cfg.user,
-		.cgroup = s->cgroup[0] ? s->cgroup : NULL,
+		.cgroup = join_cgroup && s->cgroup[0] ? s->cgroup : NULL,
 		.ppid = getpid(),
 	};
 	char **env = build_env(s);
@@ -327,52 +336,86 @@ static void take_next_config(struct service *s)
 	logfile_configure(&s->log, s->cfg.log_max_size, s->cfg.log_backups);
 }
 
+/*
+ * Every run gets a fresh cgroup, created before the spawn and removed once it is empty.
+ * (Reusing one after cgroup.kill is not safe: on some kernels a child cloned into a
+ * cgroup that was killed before is killed at birth.)
+ */
+static void run_cgroup_create(struct service *s)
+{
+	static uint64_t seq;
+	char name[CONFIG_NAME_MAX + 24];
+	int r;
+
+	if (!cgroup_available())
+		return;
+	snprintf(name, sizeof(name), "%s.%llu", s->cfg.name, (unsigned long long)++seq);
+	r = cgroup_create(name, s->cgroup, sizeof(s->cgroup));
+	if (r == 0) {
+		s->cgroup_fd = open(s->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->cgroup_fd >= 0)
+			return;
+		r = -errno;
+		cgroup_remove(s->cgroup);
+	}
+	log_warn("service '%s': no cgroup for this run (%s), using a process-group kill",
+		 s->cfg.name, strerror(-r));
+	s->cgroup[0] = '\0';
+}
+
+static void run_cgroup_release(struct service *s)
+{
+	if (s->cgroup_fd >= 0)
+		close(s->cgroup_fd);
+	s->cgroup_fd = -1;
+	/* Still busy only if leftovers outlived the drain: teardown kills the whole tree. */
+	if (s->cgroup[0] && cgroup_remove(s->cgroup) < 0)
+		log_warn("service '%s': %s still has processes", s->cfg.name, s->cgroup);
+	s->cgroup[0] = '\0';
+}
+
 static void spawn(struct service *s)
 {
 	char *args[] = { "nono-supervise", EXEC_MODE, NULL };
-	uv_stdio_container_t stdio[4];
-	uv_process_options_t opt = {
-		.file = "/proc/self/exe",
-		.args = args,
-		.exit_cb = exit_cb,
-		.stdio = stdio,
-		.stdio_count = 4,
-	};
 	/* plan socket (ours, helper's), stdout (read, write), stderr (read, write) */
 	int fds[6] = { -1, -1, -1, -1, -1, -1 };
+	struct spawn_req req = { .path = "/proc/self/exe", .argv = args, .envp = environ };
+	bool join = false;
 	char why[256] = "";
 	int r = 0;
 
 	if (s->next_cfg)
 		take_next_config(s);	/* a reload changed the definition: it applies now */
-	/*
-	 * Plain pipes, not libuv's socketpairs: a child writing one small line per write()
-	 * costs a socket buffer per write, a pipe only bytes.
-	 */
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ||
 	    pipe2(fds + 2, O_CLOEXEC) < 0 || pipe2(fds + 4, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	r = send_plan(s, fds[0], why, sizeof(why));
+	req.stdio[0] = -1;	/* /dev/null */
+	req.stdio[1] = fds[3];
+	req.stdio[2] = fds[5];
+	req.stdio[3] = fds[1];
+	run_cgroup_create(s);
+	req.cgroup_fd = s->cgroup_fd;
+	r = spawn_start(&req, &s->pid, &s->pidfd);
+	if (r == -EOPNOTSUPP) {
+		/* No clone into a cgroup here: the helper moves itself before it execs. */
+		req.cgroup_fd = -1;
+		join = true;
+		r = spawn_start(&req, &s->pid, &s->pidfd);
+	}
 	if (r < 0)
 		goto fail;
-	stdio[0] = (uv_stdio_container_t){ .flags = UV_IGNORE };	/* /dev/null */
-	stdio[1] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD, .data.fd = fds[3] };
-	stdio[2] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD, .data.fd = fds[5] };
-	stdio[3] = (uv_stdio_container_t){ .flags = UV_INHERIT_FD, .data.fd = fds[1] };
-	s->proc.data = s;
-	r = uv_spawn(s->sv->loop, &s->proc, &opt);
-	if (r < 0) {
-		snprintf(why, sizeof(why), "spawn error: %s", uv_strerror(r));
-		goto fail;
-	}
 	close_fds((int[]){ fds[1], fds[3], fds[5] }, 3);	/* the child's ends */
+	/* A plan that cannot be sent makes the helper fail with a reason: no start. */
+	send_plan(s, fds[0], join, why, sizeof(why));
 	s->status_fd = fds[0];
-	s->pid = s->proc.pid;
 	s->exited = false;
 	s->handles = 3;
 	s->spawns++;
+	uv_poll_init(s->sv->loop, &s->exit_watch, s->pidfd);
+	s->exit_watch.data = s;
+	uv_poll_start(&s->exit_watch, UV_READABLE, exit_cb);
 	watch_output(s, fds[2], fds[4]);
 	event(s, "started pid %d", (int)s->pid);
 	if (state_spawned(&s->sm, &s->cfg, now_ms(s)) == ACT_START_TIMER)
@@ -381,8 +424,8 @@ static void spawn(struct service *s)
 
 fail:
 	close_fds(fds, ARRAY_SIZE(fds));
-	if (!why[0])
-		snprintf(why, sizeof(why), "spawn error: %s", strerror(-r));
+	run_cgroup_release(s);
+	snprintf(why, sizeof(why), "spawn error: %s", strerror(-r));
 	event(s, "failed to start: %s", why);
 	feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = why });
 }
@@ -476,6 +519,8 @@ struct service *service_new(struct supervisor *sv, struct service_config *cfg, c
 	}
 	s->sv = sv;
 	s->status_fd = -1;
+	s->pidfd = -1;
+	s->cgroup_fd = -1;
 	s->cfg = *cfg;
 	*cfg = (struct service_config){ 0 };
 	s->lb_out.tag = "out";
@@ -497,14 +542,6 @@ struct service *service_new(struct supervisor *sv, struct service_config *cfg, c
 	uv_timer_init(sv->loop, &s->flush_timer);
 	uv_timer_init(sv->loop, &s->drain_timer);
 	s->timer.data = s->flush_timer.data = s->drain_timer.data = s;
-	if (cgroup_available()) {
-		r = cgroup_create(s->cfg.name, s->cgroup, sizeof(s->cgroup));
-		if (r < 0) {
-			log_warn("service '%s': no cgroup (%s), using process-group kills",
-				 s->cfg.name, strerror(-r));
-			s->cgroup[0] = '\0';
-		}
-	}
 	return s;
 }
 
@@ -542,8 +579,7 @@ static void free_closed_cb(uv_handle_t *h)
 
 	if (--s->closing > 0)
 		return;
-	if (s->cgroup[0])
-		cgroup_remove(s->cgroup);
+	run_cgroup_release(s);
 	logbuf_free(&s->lb_out);
 	logbuf_free(&s->lb_err);
 	state_free(&s->sm);
@@ -582,7 +618,7 @@ void service_remove(struct service *s)
 
 const char *service_kill_mode(const struct service *s)
 {
-	return s->cgroup[0] ? "cgroup" : "process-group";
+	return cgroup_available() ? "cgroup" : "process-group";
 }
 
 cJSON *service_status_json(const struct service *s)

@@ -25,13 +25,14 @@ struct service {
 	bool freeing;
 
 	/* the current run */
-	uv_process_t proc;
+	uv_poll_t exit_watch;		/* the pidfd turns readable when the process exits */
+	int pidfd;
 	uv_pipe_t out, err;
 	int status_fd;			/* exec helper's socket, -1 when none */
 	pid_t pid;
 	bool exited;			/* exit_cb ran; waiting for the pipes and the cgroup */
 	struct state_input exit;
-	int handles;			/* open run handles (proc, out, err) */
+	int handles;			/* open run handles (exit_watch, out, err) */
 	bool draining;
 	uint64_t drain_until;
 	uv_timer_t drain_timer;
@@ -42,6 +43,7 @@ struct service {
 	struct logfile log;
 	bool paused;			/* pipes paused while the log catches up */
 	char cgroup[PATH_MAX];		/* empty: process-group kills */
+	int cgroup_fd;			/* the cgroup's directory, to be born in */
 	int closing;			/* handles in uv_close */
 };
 
