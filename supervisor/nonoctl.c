@@ -285,13 +285,15 @@ static cJSON *call(const struct args *a, FILE **keep)
 	bool waits = (a->cmd->opts & OPT_NO_WAIT) && !(a->set & OPT_NO_WAIT);
 	uint64_t timeout_ms = waits ? a->timeout_ms + WAIT_SLACK_MS : REPLY_TIMEOUT_MS;
 	cJSON *req = build_request(a), *reply = NULL, *ok;
-	char *text = req ? cJSON_PrintUnformatted(req) : NULL, *buf = malloc(CONTROL_REPLY_MAX + 1);
+	char *text = req ? cJSON_PrintUnformatted(req) : NULL, *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
 	const char *err;
 	FILE *f = NULL;
 	int fd;
 
 	cJSON_Delete(req);
-	if (!text || !buf) {
+	if (!text) {
 		fprintf(stderr, "nonoctl: out of memory\n");
 		goto free_buf;
 	}
@@ -313,8 +315,8 @@ static cJSON *call(const struct args *a, FILE **keep)
 		fprintf(stderr, "nonoctl: sending to %s: %s\n", socket_path, strerror(errno));
 		goto close_f;
 	}
-	buf[0] = '\0';
-	if (!fgets(buf, CONTROL_REPLY_MAX + 1, f) && ferror(f)) {
+	n = getline(&buf, &cap, f);	/* grows with the reply: most are short */
+	if (n < 0 && ferror(f)) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			fprintf(stderr, "nonoctl: no reply from daemon within %llus\n",
 				(unsigned long long)(timeout_ms / 1000));
@@ -322,7 +324,7 @@ static cJSON *call(const struct args *a, FILE **keep)
 			fprintf(stderr, "nonoctl: reading from %s: %s\n", socket_path, strerror(errno));
 		goto close_f;
 	}
-	if (strchr(buf, '\n'))	/* else closed before the end of the line */
+	if (n > 0 && n <= CONTROL_REPLY_MAX && buf[n - 1] == '\n')	/* else cut short */
 		reply = cJSON_Parse(buf);
 	ok = cJSON_GetObjectItem(reply, "ok");
 	err = json_str(reply, "error");
