@@ -67,25 +67,46 @@ static void write_cb(uv_write_t *req, int status)
 	free(w);
 }
 
-static void send_json(struct client *c, cJSON *reply)
+/* The reply as one line, freeing it. Names and messages may echo what a client sent:
+ * invalid UTF-8 is replaced so the line stays valid JSON. */
+static char *reply_line(cJSON *reply, size_t *len)
 {
 	char *text = cJSON_PrintUnformatted(reply);
-	struct write_req *w = calloc(1, sizeof(*w));
-	size_t len;
-	uv_buf_t b;
 
 	cJSON_Delete(reply);
+	if (!text)
+		return NULL;
+	*len = strlen(text);
+	utf8_sanitize(text, *len);
+	text[(*len)++] = '\n';	/* cJSON's terminator becomes the line end */
+	return text;
+}
+
+static cJSON *error_reply(const char *fmt, va_list ap)
+{
+	cJSON *r = cJSON_CreateObject();
+	char msg[CONFIG_ERR_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cJSON_AddFalseToObject(r, "ok");
+	cJSON_AddStringToObject(r, "error", msg);
+	return r;
+}
+
+static void send_json(struct client *c, cJSON *reply)
+{
+	struct write_req *w = calloc(1, sizeof(*w));
+	size_t len = 0;
+	char *text = reply_line(reply, &len);
+	uv_buf_t b;
+
 	if (!text || !w || c->closing) {
 		free(text);
 		free(w);
 		return;
 	}
-	len = strlen(text);
-	/* Names and messages may echo what a client sent: keep the reply valid JSON. */
-	utf8_sanitize(text, len);
-	text[len] = '\n';	/* cJSON's terminator becomes the line end */
 	w->data = text;
-	b = uv_buf_init(text, (unsigned)len + 1);
+	b = uv_buf_init(text, (unsigned)len);
 	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) < 0) {
 		free(text);
 		free(w);
@@ -97,16 +118,11 @@ static void send_error(struct client *c, const char *fmt, ...) __attribute__((fo
 
 static void send_error(struct client *c, const char *fmt, ...)
 {
-	cJSON *r = cJSON_CreateObject();
-	char msg[CONFIG_ERR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	send_json(c, error_reply(fmt, ap));
 	va_end(ap);
-	cJSON_AddFalseToObject(r, "ok");
-	cJSON_AddStringToObject(r, "error", msg);
-	send_json(c, r);
 }
 
 /*
@@ -118,24 +134,16 @@ static void send_final_error(struct client *c, const char *fmt, ...)
 
 static void send_final_error(struct client *c, const char *fmt, ...)
 {
-	cJSON *r = cJSON_CreateObject();
-	char *text, msg[256];
+	size_t len = 0;
+	char *text;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text = reply_line(error_reply(fmt, ap), &len);
 	va_end(ap);
-	cJSON_AddFalseToObject(r, "ok");
-	cJSON_AddStringToObject(r, "error", msg);
-	text = cJSON_PrintUnformatted(r);
-	cJSON_Delete(r);
 	if (text) {
-		size_t len = strlen(text);
-		uv_buf_t b;
+		uv_buf_t b = uv_buf_init(text, (unsigned)len);
 
-		utf8_sanitize(text, len);
-		text[len] = '\n';
-		b = uv_buf_init(text, (unsigned)len + 1);
 		uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
 		free(text);
 	}
