@@ -29,11 +29,12 @@ enum key {
 	K_COMMAND, K_CWD, K_ENV, K_ENV_FILE, K_USER, K_PROFILE, K_AUTOSTART, K_RESTART,
 	K_SUCCESS_EXIT_CODES, K_START_SECS, K_RESTART_DELAY, K_RESTART_DELAY_MAX, K_RESET_AFTER,
 	K_START_LIMIT, K_STOP_SIGNAL, K_STOP_TIMEOUT, K_LOG_MAX_SIZE, K_LOG_BACKUPS,
+	K_SANDBOX, K_ALLOW_DEGRADED, K_READ, K_WRITE, K_ALLOW_DOMAIN,
 	K_SOCKET, K_LOG_DIR, K_COUNT
 };
 
 enum kind { T_ARGV, T_STR, T_PATH, T_ENV, T_ENV_FILE, T_PROFILE, T_BOOL, T_RESTART, T_CODES,
-	    T_DURATION, T_LIMIT, T_SIGNAL, T_SIZE, T_BACKUPS };
+	    T_DURATION, T_LIMIT, T_SIGNAL, T_SIZE, T_BACKUPS, T_PATH_LIST, T_HOST_LIST };
 
 #define KEY_REPEAT 1u		/* may appear more than once */
 #define KEY_NONZERO 2u		/* a duration that must be > 0 */
@@ -48,6 +49,7 @@ struct key_def {
 	const char *expect;	/* for "bad KEY 'VALUE' (expected ...)" */
 };
 
+#define BOOLEAN "true, false, yes, no, on, off, 1 or 0"
 #define DURATION "a duration like 500ms, 10s, 2m or 1h"
 #define DURATION_NZ "a duration greater than 0 like 500ms, 10s, 2m or 1h"
 #define SVC(key, nm, kd, member, fl, exp) \
@@ -62,7 +64,13 @@ static const struct key_def keys[K_COUNT] = {
 	SVC(K_USER, "user", T_STR, user, 0, NULL),
 	SVC(K_PROFILE, "profile", T_PROFILE, profile, 0,
 	    "a profile name of [A-Za-z0-9_-] or a path to a .json file"),
-	SVC(K_AUTOSTART, "autostart", T_BOOL, autostart, 0, "true, false, yes, no, on, off, 1 or 0"),
+	SVC(K_AUTOSTART, "autostart", T_BOOL, autostart, 0, BOOLEAN),
+	SVC(K_SANDBOX, "sandbox", T_BOOL, sandbox, 0, BOOLEAN),
+	SVC(K_ALLOW_DEGRADED, "allow_degraded", T_BOOL, allow_degraded, 0, BOOLEAN),
+	SVC(K_READ, "read", T_PATH_LIST, read, KEY_REPEAT, NULL),
+	SVC(K_WRITE, "write", T_PATH_LIST, write, KEY_REPEAT, NULL),
+	SVC(K_ALLOW_DOMAIN, "allow_domain", T_HOST_LIST, allow_domain, KEY_REPEAT,
+	    "a host name like api.example.com or *.example.com"),
 	SVC(K_RESTART, "restart", T_RESTART, restart, 0, "always, on-failure or never"),
 	SVC(K_SUCCESS_EXIT_CODES, "success_exit_codes", T_CODES, success_codes, 0,
 	    "up to " STR(CONFIG_MAX_EXIT_CODES) " exit codes 0-255 separated by commas or spaces"),
@@ -85,6 +93,7 @@ static const struct key_def keys[K_COUNT] = {
 
 static const struct service_config service_defaults = {
 	.autostart = true,
+	.sandbox = true,
 	.restart = RESTART_ON_FAILURE,
 	.success_codes = { 0 },
 	.n_success_codes = 1,
@@ -201,6 +210,53 @@ static int strv_push(struct strv *sv, char *s)
 	sv->v[sv->n++] = s;
 	sv->v[sv->n] = NULL;
 	return 0;
+}
+
+/* Append s (owned; NULL = -ENOMEM) to a NULL-terminated vector. */
+static int strv_add(char ***v, char *s)
+{
+	size_t n = 0;
+	char **nv;
+
+	if (!s)
+		return -ENOMEM;
+	while (*v && (*v)[n])
+		n++;
+	nv = realloc(*v, (n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	nv[n] = s;
+	nv[n + 1] = NULL;
+	*v = nv;
+	return 0;
+}
+
+/* A host name or "*.suffix": labels of [A-Za-z0-9-], at most 253 bytes, one trailing dot. */
+static bool host_ok(const char *h)
+{
+	size_t len = strlen(h), label = 0;
+
+	if (strncmp(h, "*.", 2) == 0)
+		h += 2, len -= 2;
+	if (len && h[len - 1] == '.')
+		len--;
+	if (!len || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (h[i] == '.') {
+			if (!label)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)h[i]) || h[i] == '-') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
 }
 
 void config_strv_free(char **v)
@@ -636,7 +692,7 @@ static int apply(struct parse *p, const struct key_def *k, const char *v)
 	case T_BOOL:
 		for (i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
 			if (strcasecmp(v, bools[i]) == 0) {
-				s->autostart = i >= 4;
+				*(bool *)dst = i >= 4;
 				return 0;
 			}
 		}
@@ -678,6 +734,12 @@ static int apply(struct parse *p, const struct key_def *k, const char *v)
 			break;
 		s->log_backups = (unsigned)n;
 		return 0;
+	case T_PATH_LIST:
+		return strv_add((char ***)dst, path_join(p->dir, v));
+	case T_HOST_LIST:
+		if (!host_ok(v))
+			break;
+		return strv_add((char ***)dst, strdup(v));
 	}
 	kerr(p, "bad %s '%s' (expected %s)", k->name, v, k->expect);
 	return -EINVAL;
@@ -1061,6 +1123,9 @@ void config_service_release(struct service_config *s)
 	free(s->env_file);
 	free(s->user);
 	free(s->profile);
+	config_strv_free(s->read);
+	config_strv_free(s->write);
+	config_strv_free(s->allow_domain);
 }
 
 void config_free(struct config *cfg)
@@ -1115,7 +1180,10 @@ bool service_config_equal(const struct service_config *a, const struct service_c
 	       a->restart_delay_max_ms == b->restart_delay_max_ms && a->reset_after_ms == b->reset_after_ms &&
 	       a->start_limit_n == b->start_limit_n && a->start_limit_window_ms == b->start_limit_window_ms &&
 	       a->stop_signal == b->stop_signal && a->stop_timeout_ms == b->stop_timeout_ms &&
-	       a->log_max_size == b->log_max_size && a->log_backups == b->log_backups;
+	       a->log_max_size == b->log_max_size && a->log_backups == b->log_backups &&
+	       a->sandbox == b->sandbox && a->allow_degraded == b->allow_degraded &&
+	       strv_eq(a->read, b->read) && strv_eq(a->write, b->write) &&
+	       strv_eq(a->allow_domain, b->allow_domain);
 }
 
 /* Writes a then b, or an empty string when they do not fit. */

@@ -26,6 +26,11 @@ struct service_config {
 	char *env_file;		/* absolute path as written (resolved), NULL if none */
 	char *user;		/* NULL = the supervisor's user */
 	char *profile;		/* NAME or absolute PATH, NULL = default (validated: name or existing file) */
+	bool sandbox;		/* default true; "sandbox = off" runs the service unsandboxed */
+	bool allow_degraded;	/* accept a weaker sandbox on an old kernel (loudly) */
+	char **read;		/* per-service grants and hosts, NULL-terminated (NULL = none) */
+	char **write;
+	char **allow_domain;
 	bool autostart;		/* default true */
 	enum restart_policy restart;	/* default on-failure */
 	int success_codes[CONFIG_MAX_EXIT_CODES];	/* default {0} */

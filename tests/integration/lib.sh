@@ -173,11 +173,15 @@ all_gone() {	# PID...
 # write_ini [FILE] < body: the [supervisor] section for this test's dir, then the body, with
 # "env = NONO_IT_DIR=$T" added to every service so the cleanup can find strays (the daemon
 # gives services a clean environment). Tests that check line numbers write their file as is.
+# These suites test the supervisor core, so services run with "sandbox = off" unless
+# IT_SANDBOX=on; the sandbox itself is tested by tests/probes.
 write_ini() {
-	local file=${1:-$INI}
+	local file=${1:-$INI} sandbox=""
+	[ "${IT_SANDBOX:-off}" = on ] || sandbox="sandbox = off"
 	{
 		printf '[supervisor]\nsocket = %s\nlog_dir = %s\n\n' "$SOCK" "$LOGDIR"
-		awk -v mark="env = NONO_IT_DIR=$T" '{ print } /^\[service:/ { print mark }'
+		awk -v mark="env = NONO_IT_DIR=$T" -v sb="$sandbox" \
+			'{ print } /^\[service:/ { print mark; if (sb != "") print sb }'
 	} >"$file"
 }
 
