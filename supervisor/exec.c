@@ -1,6 +1,9 @@
 /* exec: the exec helper, the hidden mode of nono-supervise that sets a service up and execs it. */
 #include "exec.h"
 
+#include "policy.h"
+#include "sandbox.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +44,15 @@ int exec_plan_encode(const struct exec_plan *plan, char **out)
 		cJSON_AddStringToObject(o, "user", plan->user);
 	if (plan->cgroup)
 		cJSON_AddStringToObject(o, "cgroup", plan->cgroup);
+	if (plan->policy && !plan->policy->sandbox_off) {
+		cJSON *pj = NULL;
+
+		if (policy_to_json(plan->policy, &pj) < 0) {
+			cJSON_Delete(o);
+			return -ENOMEM;
+		}
+		cJSON_AddItemToObject(o, "policy", pj);
+	}
 	cJSON_AddNumberToObject(o, "ppid", plan->ppid);
 	*out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -161,27 +173,49 @@ static char **env_default(char **env, const char *name, const char *value)
 	return env;
 }
 
-static char **become_user(const char *user, char **env)
+/* The passwd entry of the service's user (ours when none is named). */
+static struct passwd *lookup_user(const char *user)
 {
-	struct passwd *pw;
+	struct passwd *pw = user ? getpwnam(user) : getpwuid(getuid());
 
-	errno = 0;
-	pw = user ? getpwnam(user) : getpwuid(getuid());
 	if (!pw && user)
 		fail("unknown user '%s'", user);
 	if (user && getuid() != 0 && pw->pw_uid != getuid())
 		fail("user '%s' needs the supervisor to run as root", user);
-	if (user && getuid() == 0) {
-		if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-		    setuid(pw->pw_uid) < 0)
-			fail("cannot switch to user '%s': %s", user, strerror(errno));
-	}
+	return pw;
+}
+
+static char **user_env(const struct passwd *pw, char **env)
+{
 	if (pw) {
 		env = env_default(env, "HOME", pw->pw_dir);
 		env = env_default(env, "USER", pw->pw_name);
 		env = env_default(env, "LOGNAME", pw->pw_name);
 	}
 	return env;
+}
+
+/* sandbox = off: only the switch of user, as a classic supervisor does it. */
+static void become_user(const struct passwd *pw, const char *user)
+{
+	if (user && getuid() == 0) {
+		if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+		    setuid(pw->pw_uid) < 0)
+			fail("cannot switch to user '%s': %s", user, strerror(errno));
+	}
+}
+
+static void sandbox(const cJSON *pj, const char *user)
+{
+	struct sandbox_report rep;
+	struct policy policy;
+	char err[1024];
+
+	if (policy_from_json(pj, &policy, err, sizeof(err)) < 0)
+		fail("bad sandbox plan: %s", err);
+	if (sandbox_apply(&policy, user, EXEC_FD, &rep, err, sizeof(err)) < 0)
+		fail("profile '%s': %s", policy.profile ? policy.profile : "?", err);
+	policy_free(&policy);
 }
 
 static const char *env_get(char *const *env, const char *name)
@@ -229,8 +263,9 @@ _Noreturn void exec_helper_main(void)
 {
 	char *text = read_plan();
 	cJSON *plan = cJSON_Parse(text);
-	const cJSON *ppid;
-	const char *cwd, *cgroup;
+	const cJSON *ppid, *pj;
+	const char *cwd, *cgroup, *user;
+	struct passwd *pw;
 	char **argv, **env;
 
 	if (!plan)
@@ -245,13 +280,23 @@ _Noreturn void exec_helper_main(void)
 	if (setsid() < 0)
 		fail("setsid: %s", strerror(errno));
 	reset_signals();
+	/* Nothing of ours leaks into the service: every fd but 0-2 closes on exec. */
+	if (close_range(EXEC_FD, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		fail("close_range: %s", strerror(errno));
 
 	cgroup = json_str(plan, "cgroup");
 	if (cgroup)
 		join_cgroup(cgroup);
 	argv = json_strv(cJSON_GetObjectItemCaseSensitive(plan, "argv"));
 	env = json_strv(cJSON_GetObjectItemCaseSensitive(plan, "env"));
-	env = become_user(json_str(plan, "user"), env);
+	user = json_str(plan, "user");
+	pw = lookup_user(user);
+	env = user_env(pw, env);
+	pj = cJSON_GetObjectItemCaseSensitive(plan, "policy");
+	if (pj)
+		sandbox(pj, user);
+	else
+		become_user(pw, user);
 	/* A change of credentials clears the parent-death signal: set it again. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != (pid_t)ppid->valuedouble)
@@ -260,9 +305,5 @@ _Noreturn void exec_helper_main(void)
 	cwd = json_str(plan, "cwd");
 	if (cwd && chdir(cwd) < 0)
 		fail("cannot change to directory '%s': %s", cwd, strerror(errno));
-
-	/* Nothing of ours leaks into the service: every fd but 0-2 closes on exec. */
-	if (close_range(EXEC_FD, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		fail("close_range: %s", strerror(errno));
 	exec_command(argv, env);
 }

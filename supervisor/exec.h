@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+struct policy;
+
 /*
  * uv_spawn has no hook between fork and exec, so every service is spawned as
  * "nono-supervise __exec" with a socket on EXEC_FD. The supervisor writes the plan (JSON)
@@ -24,6 +26,7 @@ struct exec_plan {
 	const char *user;	/* NULL: stay who we are */
 	const char *cgroup;	/* NULL: no cgroup */
 	pid_t ppid;		/* the supervisor, to close the PDEATHSIG race */
+	const struct policy *policy;	/* the sandbox; NULL or sandbox_off: none */
 };
 
 /* Serialise a plan; *out is malloc'd. */

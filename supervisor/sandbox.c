@@ -1,0 +1,120 @@
+/* sandbox: a service's sandbox from both sides: compiled by the supervisor, applied by the helper. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "landlock.h"
+#include "netns.h"
+#include "privs.h"
+#include "profile.h"
+#include "seccomp_filter.h"
+
+int sandbox_data_dir(char *out, size_t len)
+{
+	const char *env = getenv("NONO_PROFILES_DIR");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return 0;
+	}
+	/* A binary still in its build directory uses the profiles of its source tree. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if (strncmp(exe, NONO_BUILD_ROOT "/", strlen(NONO_BUILD_ROOT) + 1) == 0) {
+			snprintf(out, len, "%s", NONO_SOURCE_ROOT "/profiles");
+			return 0;
+		}
+	}
+	snprintf(out, len, "%s", NONO_DATADIR "/profiles");
+	return 0;
+}
+
+int sandbox_compile(const struct service_config *sc, const char *config_dir, struct policy *out,
+		    char *err, size_t errlen)
+{
+	char data_dir[PATH_MAX];
+	struct profile_ctx ctx = {
+		.data_dir = data_dir,
+		.workdir = sc->cwd ? sc->cwd : config_dir,
+		.service = sc->name,
+		.read = sc->read,
+		.write = sc->write,
+		.allow_domain = sc->allow_domain,
+	};
+	struct passwd *pw;
+	int r;
+
+	*out = (struct policy){ 0 };
+	if (!sc->sandbox) {
+		out->sandbox_off = true;
+		return 0;
+	}
+	/* The profile's $HOME and $UID are those of the user the service runs as. */
+	pw = sc->user ? getpwnam(sc->user) : getpwuid(geteuid());
+	if (!pw) {
+		snprintf(err, errlen, "unknown user '%s'", sc->user ? sc->user : "?");
+		return -ENOENT;
+	}
+	ctx.home = pw->pw_dir;
+	ctx.uid = pw->pw_uid;
+	sandbox_data_dir(data_dir, sizeof(data_dir));
+	r = profile_compile(sc->profile ? sc->profile : "default", &ctx, out, err, errlen);
+	if (r < 0)
+		return r;
+	out->allow_degraded = sc->allow_degraded;
+	return 0;
+}
+
+int sandbox_apply(const struct policy *p, const char *user, int exec_fd,
+		  struct sandbox_report *rep, char *err, size_t errlen)
+{
+	struct landlock_report ll = { 0 };
+	char why[512];
+	int r, fd;
+
+	*rep = (struct sandbox_report){ 0 };
+	privs_no_core_dumps();
+
+	/* A private network namespace with only lo, and the proxy listener in it. */
+	r = netns_create(why, sizeof(why));
+	if (r >= 0) {
+		rep->netns = true;
+		r = netns_listen(NETNS_PROXY_PORT, &fd, why, sizeof(why));
+		if (r < 0)
+			return snprintf(err, errlen, "proxy listener: %s", why), r;
+		r = netns_send_fd(exec_fd, fd);
+		if (r < 0)
+			return snprintf(err, errlen, "sending the proxy listener: %s", strerror(-r)), r;
+	}
+	/*
+	 * No namespace (not root, no user namespaces): Landlock's port rule plus seccomp
+	 * confine the network, weaker (any host on the proxy port); status says so.
+	 */
+
+	r = privs_drop(user, why, sizeof(why));
+	if (r < 0)
+		return snprintf(err, errlen, "%s", why), r;
+	r = privs_no_new_privs();
+	if (r < 0)
+		return snprintf(err, errlen, "no_new_privs: %s", strerror(-r)), r;
+	r = landlock_apply(p, p->net == POLICY_NET_BLOCKED ? 0 : NETNS_PROXY_PORT, rep->netns,
+			   p->allow_degraded, &ll, why, sizeof(why));
+	if (r < 0)
+		return snprintf(err, errlen, "landlock: %s", why), r;
+	rep->landlock_abi = ll.abi;
+	snprintf(rep->degraded, sizeof(rep->degraded), "%s", ll.degraded);
+	/* Last: the filter also denies what the steps above needed (unshare, setns...). */
+	r = seccomp_apply(p, why, sizeof(why));
+	if (r < 0)
+		return snprintf(err, errlen, "seccomp: %s", why), r;
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* sandbox: a service's sandbox from both sides: compiled by the supervisor, applied by the helper. */
+#ifndef NONO_SANDBOX_H
+#define NONO_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "policy.h"
+
+/* Where the built-in profiles live: $NONO_PROFILES_DIR, the source tree next to a build
+ * directory, or the installed data directory. */
+int sandbox_data_dir(char *out, size_t len);
+
+/*
+ * Compile a service's policy (its profile, groups, services.ini additions) for the user it
+ * runs as. "sandbox = off" gives a policy with sandbox_off set. Pure but for reading the
+ * profile files and the passwd entry. Returns 0 or a negative errno with the reason in err.
+ */
+int sandbox_compile(const struct service_config *sc, const char *config_dir, struct policy *out,
+		    char *err, size_t errlen);
+
+/* What the helper reports back about the sandbox it built (for status). */
+struct sandbox_report {
+	bool netns;		/* a private network namespace (else port-only, weaker) */
+	int landlock_abi;
+	char degraded[256];
+};
+
+/*
+ * In the exec helper, after the cgroup and before execve, in this order: no core dumps,
+ * a private network namespace whose proxy listener goes to the supervisor over exec_fd,
+ * the switch to user (no capability left), no_new_privs, Landlock, seccomp last.
+ * Returns 0 or a negative errno with the failed step in err; the caller must not exec then.
+ */
+int sandbox_apply(const struct policy *p, const char *user, int exec_fd,
+		  struct sandbox_report *rep, char *err, size_t errlen);
+
+#endif
