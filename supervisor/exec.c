@@ -289,7 +289,8 @@ _Noreturn void exec_helper_main(void)
 		join_cgroup(cgroup);
 	argv = json_strv(cJSON_GetObjectItemCaseSensitive(plan, "argv"));
 	env = json_strv(cJSON_GetObjectItemCaseSensitive(plan, "env"));
-	user = json_str(plan, "user");
+	/* user= means something only to a supervisor running as root. */
+	user = getuid() == 0 ? json_str(plan, "user") : NULL;
 	pw = lookup_user(user);
 	env = user_env(pw, env);
 	pj = cJSON_GetObjectItemCaseSensitive(plan, "policy");

@@ -206,7 +206,12 @@ static int add_path(int ruleset, const struct policy_path *pp, int abi, char *er
 	if (!rights)
 		goto out_close;
 	pb = (struct ll_path_beneath_attr){ .allowed_access = rights, .parent_fd = fd };
-	if (ll_add_rule(ruleset, LL_RULE_PATH_BENEATH, &pb) < 0) {
+	/*
+	 * /dev/stdout and friends may lead to a pipe or a socket: no file system object, no
+	 * rule (EBADFD), and none needed: the open fd works without one.
+	 */
+	if (ll_add_rule(ruleset, LL_RULE_PATH_BENEATH, &pb) < 0 && !(errno == EBADFD &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))) {
 		r = -errno;
 		snprintf(err, errlen, "Landlock rule for '%s' (%s): %s", pp->path,
 			 pp->origin ? pp->origin : "policy", strerror(-r));

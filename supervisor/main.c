@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "exec.h"
+#include "sandbox.h"
 #include "supervisor.h"
 
 static void usage(FILE *f)
@@ -29,6 +30,11 @@ static int check(const char *file)
 
 	if (config_load(&cfg, file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s", err);
+		return 1;
+	}
+	if (sandbox_check_config(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s", err);
+		config_free(&cfg);
 		return 1;
 	}
 	config_free(&cfg);

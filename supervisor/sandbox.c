@@ -59,7 +59,7 @@ int sandbox_compile(const struct service_config *sc, const char *config_dir, str
 		return 0;
 	}
 	/* The profile's $HOME and $UID are those of the user the service runs as. */
-	pw = sc->user ? getpwnam(sc->user) : getpwuid(geteuid());
+	pw = sc->user && geteuid() == 0 ? getpwnam(sc->user) : getpwuid(geteuid());
 	if (!pw) {
 		snprintf(err, errlen, "unknown user '%s'", sc->user ? sc->user : "?");
 		return -ENOENT;
@@ -72,6 +72,43 @@ int sandbox_compile(const struct service_config *sc, const char *config_dir, str
 		return r;
 	out->allow_degraded = sc->allow_degraded;
 	return 0;
+}
+
+static char *dir_name(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	snprintf(out, len, "%.*s", slash && slash != path ? (int)(slash - path) : 1, path);
+	return out;
+}
+
+int sandbox_check_config(const struct config *cfg, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], why[1024];
+	size_t used = 0;
+	int r = 0;
+
+	err[0] = '\0';
+	dir_name(cfg->path, dir, sizeof(dir));
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct service_config *sc = &cfg->services[i];
+		struct policy p;
+
+		if (!sc->sandbox)
+			continue;
+		if (geteuid() == 0 && (!sc->user || strcmp(sc->user, "root") == 0)) {
+			snprintf(why, sizeof(why), "as root, a sandboxed service needs user = NAME "
+				 "(an unprivileged account), or sandbox = off");
+		} else if (sandbox_compile(sc, dir, &p, why, sizeof(why)) == 0) {
+			policy_free(&p);
+			continue;
+		}
+		r = -EINVAL;
+		if (used < errlen)
+			used += (size_t)snprintf(err + used, errlen - used, "%s:%d: service '%s': %s\n",
+						 cfg->path, sc->line, sc->name, why);
+	}
+	return r;
 }
 
 int sandbox_apply(const struct policy *p, const char *user, int exec_fd,

@@ -20,6 +20,12 @@ int sandbox_data_dir(char *out, size_t len);
 int sandbox_compile(const struct service_config *sc, const char *config_dir, struct policy *out,
 		    char *err, size_t errlen);
 
+/*
+ * Check every sandboxed service of a loaded configuration: its policy compiles, and as
+ * root it names an unprivileged user. Errors are "file:line: service 'x': ..." lines.
+ */
+int sandbox_check_config(const struct config *cfg, char *err, size_t errlen);
+
 /* What the helper reports back about the sandbox it built (for status). */
 struct sandbox_report {
 	bool netns;		/* a private network namespace (else port-only, weaker) */

@@ -9,12 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <unistd.h>
 
 extern char **environ;
 
 #include "cgroup.h"
 #include "exec.h"
+#include "netns.h"
+#include "sandbox.h"
 #include "spawn.h"
 #include "log.h"
 #include "supervisor.h"
@@ -143,22 +146,60 @@ static void signal_all(struct service *s, int sig)
 
 /* ---- the end of a run ---- */
 
-static void run_closed_cb(uv_handle_t *h)
+/* What the exec helper says: the proxy listener of a new netns, or why it failed. */
+static void read_helper(struct service *s)
 {
-	struct service *s = h->data;
+	char buf[256], why[256];
+	size_t n;
+	int fd, r;
+
+	for (;;) {
+		r = netns_recv_fd(s->status_fd, &fd, buf, sizeof(buf), &n);
+		if (r == -EAGAIN || r == -EINTR)
+			return;
+		if (r <= 0) {
+			uv_poll_stop(&s->status_watch);	/* EOF: the helper exec'd or died */
+			return;
+		}
+		if (n && s->helper_msg_len + n < sizeof(s->helper_msg)) {
+			memcpy(s->helper_msg + s->helper_msg_len, buf, n);
+			s->helper_msg_len += n;
+			s->helper_msg[s->helper_msg_len] = '\0';
+		}
+		if (r != NETNS_RECV_FD)
+			continue;
+		if (s->proxy_open || !s->run_open) {
+			close(fd);
+			continue;
+		}
+		if (proxy_listener_open(&s->proxy, s->sv->loop, fd, s->cfg.name, why, sizeof(why)) < 0) {
+			event(s, "proxy listener: %s", why);
+			continue;
+		}
+		s->proxy_open = true;
+		s->netns = true;
+		s->handles++;
+	}
+}
+
+static void status_cb(uv_poll_t *w, int status, int events)
+{
+	read_helper(w->data);
+}
+
+static void run_part_closed(struct service *s)
+{
 	struct state_input in = s->exit;
-	char reason[512] = "";
+	char reason[512];
 
 	if (--s->handles > 0)
 		return;
 	/* Everything of the run is closed: now the state machine may start the next one. */
-	if (s->status_fd >= 0) {
-		ssize_t n = read(s->status_fd, reason, sizeof(reason) - 1);
-
-		reason[n > 0 ? n : 0] = '\0';
+	snprintf(reason, sizeof(reason), "%s", s->helper_msg);
+	if (s->status_fd >= 0)
 		close(s->status_fd);
-		s->status_fd = -1;
-	}
+	s->status_fd = -1;
+	s->proxy_open = false;
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	s->pidfd = -1;
@@ -177,15 +218,31 @@ static void run_closed_cb(uv_handle_t *h)
 	feed(s, EV_EXIT, &in);
 }
 
+static void run_closed_cb(uv_handle_t *h)
+{
+	run_part_closed(h->data);
+}
+
+static void proxy_closed_cb(struct proxy_listener *pl)
+{
+	run_part_closed((struct service *)((char *)pl - offsetof(struct service, proxy)));
+}
+
 static void finish(struct service *s)
 {
 	uv_timer_stop(&s->drain_timer);
 	s->draining = false;
+	s->run_open = false;
 	flush_partials(s);
-	s->out.data = s->err.data = s->exit_watch.data = s;
+	read_helper(s);	/* a failure text may still wait in the socket */
+	s->out.data = s->err.data = s->exit_watch.data = s->status_watch.data = s;
 	uv_close((uv_handle_t *)&s->out, run_closed_cb);
 	uv_close((uv_handle_t *)&s->err, run_closed_cb);
 	uv_close((uv_handle_t *)&s->exit_watch, run_closed_cb);
+	uv_close((uv_handle_t *)&s->status_watch, run_closed_cb);
+	/* The session ends with its process: nothing more reaches its listener. */
+	if (s->proxy_open)
+		proxy_listener_close(&s->proxy, proxy_closed_cb);
 }
 
 static bool leftovers(struct service *s)
@@ -215,7 +272,7 @@ static void drain_timer_cb(uv_timer_t *t)
  */
 static void maybe_finish(struct service *s)
 {
-	if (!s->exited || s->handles != 3 || uv_is_closing((uv_handle_t *)&s->exit_watch))
+	if (!s->exited || !s->run_open)
 		return;
 	if (!stream_open(&s->out) && !stream_open(&s->err) && !leftovers(s)) {
 		finish(s);
@@ -274,9 +331,11 @@ static char **build_env(struct service *s)
 	return env;
 }
 
-static int send_plan(struct service *s, int fd, bool join_cgroup, char *err, size_t errlen)
+static int send_plan(struct service *s, int fd, bool join_cgroup, const struct policy *policy,
+		     char *err, size_t errlen)
 {
 	struct exec_plan plan = {
+		.policy = policy,
 		.name = s->cfg.name,
 		.argv = s->cfg.argv,
 		.cwd = s->cfg.cwd ? s->cfg.cwd : s->sv->config_dir,
@@ -380,12 +439,23 @@ static void spawn(struct service *s)
 	/* plan socket (ours, helper's), stdout (read, write), stderr (read, write) */
 	int fds[6] = { -1, -1, -1, -1, -1, -1 };
 	struct spawn_req req = { .path = "/proc/self/exe", .argv = args, .envp = environ };
+	struct policy policy;
 	bool join = false;
-	char why[256] = "";
+	char why[512] = "";
 	int r = 0;
 
 	if (s->next_cfg)
 		take_next_config(s);	/* a reload changed the definition: it applies now */
+	/* The sandbox is compiled now, for the paths as they are: no sandbox, no start. */
+	r = sandbox_compile(&s->cfg, s->sv->config_dir, &policy, why, sizeof(why));
+	if (r < 0) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "sandbox: %s", why);
+		event(s, "failed to start: %s", msg);
+		feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = msg });
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ||
 	    pipe2(fds + 2, O_CLOEXEC) < 0 || pipe2(fds + 4, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -408,14 +478,23 @@ static void spawn(struct service *s)
 		goto fail;
 	close_fds((int[]){ fds[1], fds[3], fds[5] }, 3);	/* the child's ends */
 	/* A plan that cannot be sent makes the helper fail with a reason: no start. */
-	send_plan(s, fds[0], join, why, sizeof(why));
+	send_plan(s, fds[0], join, &policy, why, sizeof(why));
+	policy_free(&policy);
 	s->status_fd = fds[0];
+	fcntl(s->status_fd, F_SETFL, O_NONBLOCK);
+	s->helper_msg_len = 0;
+	s->helper_msg[0] = '\0';
+	s->netns = false;
 	s->exited = false;
-	s->handles = 3;
+	s->run_open = true;
+	s->handles = 4;
 	s->spawns++;
 	uv_poll_init(s->sv->loop, &s->exit_watch, s->pidfd);
 	s->exit_watch.data = s;
 	uv_poll_start(&s->exit_watch, UV_READABLE, exit_cb);
+	uv_poll_init(s->sv->loop, &s->status_watch, s->status_fd);
+	s->status_watch.data = s;
+	uv_poll_start(&s->status_watch, UV_READABLE, status_cb);
 	watch_output(s, fds[2], fds[4]);
 	event(s, "started pid %d", (int)s->pid);
 	if (state_spawned(&s->sm, &s->cfg, now_ms(s)) == ACT_START_TIMER)
@@ -423,6 +502,7 @@ static void spawn(struct service *s)
 	return;
 
 fail:
+	policy_free(&policy);
 	close_fds(fds, ARRAY_SIZE(fds));
 	run_cgroup_release(s);
 	snprintf(why, sizeof(why), "spawn error: %s", strerror(-r));

@@ -10,6 +10,8 @@
 #include "config.h"
 #include "logbuf.h"
 #include "logfile.h"
+#include "policy.h"
+#include "proxy.h"
 #include "state.h"
 
 struct supervisor;
@@ -18,6 +20,7 @@ struct service {
 	struct supervisor *sv;
 	struct service *next;
 	struct service_config cfg;	/* owned */
+	char *sandbox_error;		/* the policy does not compile: why (never started) */
 	struct service_config *next_cfg;	/* from a reload, applied at the next spawn */
 	struct state_machine sm;
 	uint64_t spawns;		/* processes started so far (restart waits on it) */
@@ -29,10 +32,17 @@ struct service {
 	int pidfd;
 	uv_pipe_t out, err;
 	int status_fd;			/* exec helper's socket, -1 when none */
+	uv_poll_t status_watch;		/* its listener fd, failure text, EOF at exec */
+	char helper_msg[512];		/* why the helper failed, if it did */
+	size_t helper_msg_len;
+	bool run_open;			/* the run's handles are open (until finish) */
+	struct proxy_listener proxy;	/* the session's listener in its netns */
+	bool proxy_open;
+	bool netns;			/* this run got a private network namespace */
 	pid_t pid;
 	bool exited;			/* exit_cb ran; waiting for the pipes and the cgroup */
 	struct state_input exit;
-	int handles;			/* open run handles (exit_watch, out, err) */
+	int handles;			/* run handles not yet closed (watches, pipes, proxy) */
 	bool draining;
 	uint64_t drain_until;
 	uv_timer_t drain_timer;

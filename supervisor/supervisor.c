@@ -13,6 +13,7 @@
 #include "cgroup.h"
 #include "control.h"
 #include "log.h"
+#include "sandbox.h"
 #include "service.h"
 #include "util.h"
 
@@ -159,8 +160,12 @@ int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t err
 	int r;
 
 	r = config_load(&next, sv->config_path, err, errlen);
-	if (r < 0)
+	if (r == 0)
+		r = sandbox_check_config(&next, err, errlen);
+	if (r < 0) {
+		config_free(&next);
 		return r;
+	}
 	cJSON_AddArrayToObject(reply, "added");
 	cJSON_AddArrayToObject(reply, "removed");
 	cJSON_AddArrayToObject(reply, "changed");
@@ -306,8 +311,11 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 
 	signal(SIGPIPE, SIG_IGN);
 	r = config_load(&cfg, file, err, sizeof(err));
+	if (r == 0)
+		r = sandbox_check_config(&cfg, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "%s", err);
+		config_free(&cfg);
 		return 1;
 	}
 	sv.config_path = strdup(cfg.path);
