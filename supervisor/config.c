@@ -233,7 +233,10 @@ static int strv_add(char ***v, char *s)
 	return 0;
 }
 
-/* A host name or "*.suffix": labels of [A-Za-z0-9-], at most 253 bytes, one trailing dot. */
+/*
+ * A host name or "*.suffix": labels of [A-Za-z0-9-] not starting or ending with '-', at most 253
+ * bytes, one trailing dot: what the profile compiler's host check (profile__host_norm) accepts.
+ */
 static bool host_ok(const char *h)
 {
 	size_t len = strlen(h), label = 0;
@@ -246,17 +249,17 @@ static bool host_ok(const char *h)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		if (h[i] == '.') {
-			if (!label)
+			if (!label || h[i - 1] == '-')
 				return false;
 			label = 0;
 		} else if (isalnum((unsigned char)h[i]) || h[i] == '-') {
-			if (++label > 63)
+			if (++label > 63 || (label == 1 && h[i] == '-'))
 				return false;
 		} else {
 			return false;
 		}
 	}
-	return label > 0;
+	return label > 0 && h[len - 1] != '-';
 }
 
 void config_strv_free(char **v)

@@ -271,6 +271,11 @@ Test(config, defaults)
 	cr_expect_null(s->env_file);
 	cr_expect_null(s->user);
 	cr_expect_null(s->profile);
+	cr_expect(s->sandbox);
+	cr_expect_not(s->allow_degraded);
+	cr_expect_null(s->read);
+	cr_expect_null(s->write);
+	cr_expect_null(s->allow_domain);
 	cr_expect(s->autostart);
 	cr_expect_eq(s->restart, RESTART_ON_FAILURE);
 	cr_expect_eq(s->n_success_codes, 1);
@@ -321,7 +326,14 @@ Test(config, every_key)
 			  "stop_signal = INT\n"
 			  "stop_timeout = 3\n"
 			  "log_max_size = 64K\n"
-			  "log_backups = 0\n"),
+			  "log_backups = 0\n"
+			  "sandbox = off\n"
+			  "allow_degraded = yes\n"
+			  "read = data\n"
+			  "write = /var/tmp/agent\n"
+			  "read = /etc/ssl\n"
+			  "allow_domain = api.example.com\n"
+			  "allow_domain = *.example.org\n"),
 		     0, "%s", err);
 	cr_assert_eq(cfg.n_services, 1);
 	s = &cfg.services[0];
@@ -355,6 +367,12 @@ Test(config, every_key)
 	cr_expect_eq(s->stop_timeout_ms, 3000);
 	cr_expect_eq(s->log_max_size, 65536);
 	cr_expect_eq(s->log_backups, 0);
+	cr_expect_not(s->sandbox);
+	cr_expect(s->allow_degraded);
+	snprintf(want, sizeof(want), "%s/data", rdir);
+	expect_argv(s->read, (const char *const[]){ want, "/etc/ssl", NULL }, "read");
+	expect_argv(s->write, (const char *const[]){ "/var/tmp/agent", NULL }, "write");
+	expect_argv(s->allow_domain, (const char *const[]){ "api.example.com", "*.example.org", NULL }, "allow_domain");
 }
 
 /* One "key = value" line in a service; check() reads the parsed field. */
@@ -375,6 +393,8 @@ static void check_values(const struct value_case *cases, size_t n, uint64_t (*ge
 }
 
 static uint64_t get_autostart(const struct service_config *s) { return s->autostart; }
+static uint64_t get_sandbox(const struct service_config *s) { return s->sandbox; }
+static uint64_t get_degraded(const struct service_config *s) { return s->allow_degraded; }
 static uint64_t get_restart(const struct service_config *s) { return s->restart; }
 static uint64_t get_start(const struct service_config *s) { return s->start_ms; }
 static uint64_t get_delay(const struct service_config *s) { return s->restart_delay_ms; }
@@ -392,6 +412,16 @@ Test(config, scalar_values)
 		{ "autostart = true", 1 }, { "autostart = false", 0 }, { "autostart = yes", 1 },
 		{ "autostart = no", 0 }, { "autostart = on", 1 }, { "autostart = off", 0 },
 		{ "autostart = 1", 1 }, { "autostart = 0", 0 }, { "autostart = TRUE", 1 }, { "autostart = Off", 0 },
+	}, sandbox[] = {
+		{ "sandbox = true", 1 }, { "sandbox = false", 0 }, { "sandbox = yes", 1 }, { "sandbox = no", 0 },
+		{ "sandbox = on", 1 }, { "sandbox = off", 0 }, { "sandbox = 1", 1 }, { "sandbox = 0", 0 },
+		{ "sandbox = OFF", 0 }, { "sandbox = No", 0 }, { "sandbox = off ; legacy tool", 0 },
+		{ "; no sandbox line", 1 },
+	}, degraded[] = {
+		{ "allow_degraded = true", 1 }, { "allow_degraded = false", 0 }, { "allow_degraded = yes", 1 },
+		{ "allow_degraded = no", 0 }, { "allow_degraded = on", 1 }, { "allow_degraded = off", 0 },
+		{ "allow_degraded = 1", 1 }, { "allow_degraded = 0", 0 }, { "allow_degraded = Yes", 1 },
+		{ "; no allow_degraded line", 0 },
 	}, restart[] = {
 		{ "restart = always", RESTART_ALWAYS }, { "restart = on-failure", RESTART_ON_FAILURE },
 		{ "restart = never", RESTART_NEVER },
@@ -421,6 +451,8 @@ Test(config, scalar_values)
 	};
 
 	check_values(autostart, ARRAY_SIZE(autostart), get_autostart);
+	check_values(sandbox, ARRAY_SIZE(sandbox), get_sandbox);
+	check_values(degraded, ARRAY_SIZE(degraded), get_degraded);
 	check_values(restart, ARRAY_SIZE(restart), get_restart);
 	check_values(start, ARRAY_SIZE(start), get_start);
 	check_values(delay, ARRAY_SIZE(delay), get_delay);
@@ -491,6 +523,153 @@ Test(config, paths_relative_to_ini_dir)
 	cr_expect_str_eq(cfg.log_dir, want);
 	snprintf(want, sizeof(want), "%s/sub/w", rdir);
 	cr_expect_str_eq(cfg.services[0].cwd, want);
+}
+
+/* Expects v to hold want (a NULL-terminated list, each "%s" = the ini's directory); none = NULL. */
+static void expect_paths(char **v, const char *const *want, const char *what)
+{
+	char buf[PATH_MAX + 32];
+	size_t i;
+
+	if (!want[0]) {
+		cr_expect_null(v, "%s: want NULL, got '%s'...", what, v ? v[0] : "");
+		return;
+	}
+	cr_assert_not_null(v, "%s: NULL", what);
+	for (i = 0; want[i]; i++) {
+		snprintf(buf, sizeof(buf), want[i], rdir);
+		cr_assert_not_null(v[i], "%s: [%zu] missing, want '%s'", what, i, buf);
+		cr_expect_str_eq(v[i], buf, "%s: [%zu]", what, i);
+	}
+	cr_expect_null(v[i], "%s: extra [%zu] '%s'", what, i, v[i]);
+}
+
+Test(config, read_write_paths)
+{
+	static const struct {
+		const char *lines;
+		const char *read[MAXW], *write[MAXW];	/* "%s" = the ini's directory; none = NULL */
+	} cases[] = {
+		{ "read = data", { "%s/data" }, { NULL } },
+		{ "write = out", { NULL }, { "%s/out" } },
+		{ "read = .", { "%s" }, { NULL } },
+		{ "write = ./", { NULL }, { "%s" } },
+		{ "read = ./a/b/", { "%s/a/b/" }, { NULL } },
+		{ "read = ../up", { "%s/../up" }, { NULL } },
+		{ "read = /etc/ssl", { "/etc/ssl" }, { NULL } },
+		{ "write = /", { NULL }, { "/" } },
+		{ "read = my data", { "%s/my data" }, { NULL } },
+		{ "read = a\nread = /b\nread = c", { "%s/a", "/b", "%s/c" }, { NULL } },
+		{ "read = a\nwrite = a\nwrite = /w\nread = /r", { "%s/a", "/r" }, { "%s/a", "/w" } },
+		{ "; neither", { NULL }, { NULL } },
+	};
+	const struct service_config *s;
+	char ini[256], want[PATH_MAX + 32];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(ini, sizeof(ini), "[service:x]\ncommand = a\n%s\n", cases[i].lines);
+		s = load_one(ini);
+		expect_paths(s->read, cases[i].read, cases[i].lines);
+		expect_paths(s->write, cases[i].write, cases[i].lines);
+		cr_expect_null(s->allow_domain, "%s", cases[i].lines);
+	}
+	/* relative to the ini's directory, not the cwd */
+	mkdir("sub", 0755);
+	write_file("sub/s.ini", "[service:x]\ncommand = a\nread = r\nwrite = ../w\n");
+	cr_assert_eq(chdir(".."), 0);
+	snprintf(want, sizeof(want), "%s/sub/s.ini", strrchr(tdir, '/') + 1);
+	config_free(&cfg);
+	cr_assert_eq(config_load(&cfg, want, err, sizeof(err)), 0, "%s", err);
+	snprintf(want, sizeof(want), "%s/sub/r", rdir);
+	expect_argv(cfg.services[0].read, (const char *const[]){ want, NULL }, "read");
+	snprintf(want, sizeof(want), "%s/sub/../w", rdir);
+	expect_argv(cfg.services[0].write, (const char *const[]){ want, NULL }, "write");
+}
+
+#define L10 "abcdefghij"
+#define L63 L10 L10 L10 L10 L10 L10 "abc"
+
+Test(config, allow_domain)
+{
+	static const struct {
+		const char *lines;
+		const char *want[MAXW];
+	} good[] = {
+		{ "allow_domain = api.example.com", { "api.example.com" } },
+		{ "allow_domain = *.example.com", { "*.example.com" } },
+		{ "allow_domain = localhost", { "localhost" } },
+		{ "allow_domain = a", { "a" } },
+		{ "allow_domain = *.a", { "*.a" } },
+		{ "allow_domain = example.com.", { "example.com." } },
+		{ "allow_domain = *.example.com.", { "*.example.com." } },
+		{ "allow_domain = API.Example.COM", { "API.Example.COM" } },
+		{ "allow_domain = a-b.c--d.example", { "a-b.c--d.example" } },
+		{ "allow_domain = xn--bcher-kva.example", { "xn--bcher-kva.example" } },
+		{ "allow_domain = 1password.com", { "1password.com" } },
+		{ "allow_domain = 127.0.0.1", { "127.0.0.1" } },
+		{ "allow_domain = " L63 ".com", { L63 ".com" } },
+		{ "allow_domain = api.example.com\nallow_domain = *.cdn.example.net\nallow_domain = localhost",
+		  { "api.example.com", "*.cdn.example.net", "localhost" } },
+		{ "; none", { NULL } },
+	};
+	static const char *const bad[] = {
+		"a..b", "-", "exa mple.com", "*.", "*", "**.example.com", "*.*.example.com", "*example.com",
+		"a*.example.com", "api.*.com", ".", "..", ".example.com", "example..com", "example.com..",
+		"*..example.com", "-a.example.com", "a-.example.com", "a.-b.example.com", "example.com-",
+		"example.-", "ex_ample.com", "api.example.com:443", "https://api.example.com",
+		"api.example.com/v1", "user@example.com", "caf\xc3\xa9.example", "[::1]", L63 "d.com",
+	};
+	const struct service_config *s;
+	char ini[512], want[512];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		snprintf(ini, sizeof(ini), "[service:x]\ncommand = a\n%s\n", good[i].lines);
+		s = load_one(ini);
+		expect_paths(s->allow_domain, good[i].want, good[i].lines);
+		cr_expect_null(s->read, "%s", good[i].lines);
+		cr_expect_null(s->write, "%s", good[i].lines);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		/* one bad name fails the whole file, good names around it included */
+		snprintf(ini, sizeof(ini),
+			 "[service:x]\ncommand = a\nallow_domain = ok.example.com\nallow_domain = %s\n"
+			 "allow_domain = *.example.org\n",
+			 bad[i]);
+		snprintf(want, sizeof(want),
+			 "services.ini:4: service 'x': bad allow_domain '%s' "
+			 "(expected a host name like api.example.com or *.example.com)",
+			 bad[i]);
+		cr_expect_eq(load(ini), -EINVAL, "'%s' accepted", bad[i]);
+		cr_expect_str_eq(err, want, "'%s'", bad[i]);
+		cr_expect_eq(cfg.n_services, 0, "'%s'", bad[i]);
+	}
+}
+
+/* A typo must not weaken the sandbox: anything but a known boolean is an error, never "off". */
+Test(config, sandbox_bool_typos)
+{
+	static const char *const keys[] = { "sandbox", "allow_degraded" };
+	static const char *const bad[] = {
+		"of", "offf", "o", "nope", "n", "y", "2", "-1", "00", "01", "tru", "falsey", "disabled", "none",
+		"'off'", "\"off\"", "off!", "off,", "o ff", "off off",
+	};
+	char ini[256], want[512];
+	size_t k, i;
+
+	for (k = 0; k < ARRAY_SIZE(keys); k++) {
+		for (i = 0; i < ARRAY_SIZE(bad); i++) {
+			snprintf(ini, sizeof(ini), "[service:x]\ncommand = a\n%s = %s\n", keys[k], bad[i]);
+			snprintf(want, sizeof(want),
+				 "services.ini:3: service 'x': bad %s '%s' "
+				 "(expected true, false, yes, no, on, off, 1 or 0)",
+				 keys[k], bad[i]);
+			cr_expect_eq(load(ini), -EINVAL, "%s = %s accepted", keys[k], bad[i]);
+			cr_expect_str_eq(err, want, "%s = %s", keys[k], bad[i]);
+			cr_expect_eq(cfg.n_services, 0);
+		}
+	}
 }
 
 Test(config, profiles)
@@ -780,6 +959,26 @@ Test(config, errors)
 		  "services.ini:3: service 'x': profile '%s': not a regular file" },
 		{ "[service:x]\ncommand = a\nautostart = maybe\n",
 		  "services.ini:3: service 'x': bad autostart 'maybe' (expected true, false, yes, no, on, off, 1 or 0)" },
+		{ "[service:x]\ncommand = a\nsandbox = of\n",
+		  "services.ini:3: service 'x': bad sandbox 'of' (expected true, false, yes, no, on, off, 1 or 0)" },
+		{ "[service:x]\ncommand = a\nsandbox =\n", "services.ini:3: service 'x': empty value for 'sandbox'" },
+		{ "[service:x]\ncommand = a\nsandbox = ; off\n", "services.ini:3: service 'x': empty value for 'sandbox'" },
+		{ "[service:x]\ncommand = a\nsandbox = on\nsandbox = off\n",
+		  "services.ini:4: duplicate key 'sandbox' in [service:x] (first set on line 3)" },
+		{ "[service:x]\ncommand = a\nsandbx = off\n", "services.ini:3: unknown key 'sandbx' in [service:x]" },
+		{ "[supervisor]\nsandbox = off\n", "services.ini:2: unknown key 'sandbox' in [supervisor]" },
+		{ "[service:x]\ncommand = a\nallow_degraded = maybe\n",
+		  "services.ini:3: service 'x': bad allow_degraded 'maybe' (expected true, false, yes, no, on, off, 1 or 0)" },
+		{ "[service:x]\ncommand = a\nallow_degraded = yes\nallow_degraded = yes\n",
+		  "services.ini:4: duplicate key 'allow_degraded' in [service:x] (first set on line 3)" },
+		{ "[service:x]\ncommand = a\nread =\n", "services.ini:3: service 'x': empty value for 'read'" },
+		{ "[service:x]\ncommand = a\nwrite =\n", "services.ini:3: service 'x': empty value for 'write'" },
+		{ "[service:x]\ncommand = a\nallow_domain =\n",
+		  "services.ini:3: service 'x': empty value for 'allow_domain'" },
+		{ "[service:x]\ncommand = a\nallow_domain = a..b\n",
+		  "services.ini:3: service 'x': bad allow_domain 'a..b' "
+		  "(expected a host name like api.example.com or *.example.com)" },
+		{ "[supervisor]\nread = /etc\n", "services.ini:2: unknown key 'read' in [supervisor]" },
 		{ "[service:x]\ncommand = a\nrestart = on-falure\n",
 		  "services.ini:3: service 'x': bad restart 'on-falure' (expected always, on-failure or never)" },
 		{ "[service:x]\ncommand = a\nrestart = Always\n",
@@ -997,7 +1196,12 @@ static const char base_ini[] =
 	"stop_signal = TERM\n"
 	"stop_timeout = 10s\n"
 	"log_max_size = 10M\n"
-	"log_backups = 5\n";
+	"log_backups = 5\n"
+	"sandbox = true\n"
+	"allow_degraded = false\n"
+	"read = /etc\n"
+	"write = /var/tmp\n"
+	"allow_domain = api.example.com\n";
 
 /* Replaces the line starting with "key =" in base_ini by line (or appends it). */
 static void edit_base(char *out, size_t len, const char *key, const char *line)
@@ -1039,6 +1243,20 @@ Test(config, equal)
 		{ "stop_timeout", "stop_timeout = 11s" },
 		{ "log_max_size", "log_max_size = 11M" },
 		{ "log_backups", "log_backups = 6" },
+		{ "sandbox", "sandbox = false" },
+		{ "allow_degraded", "allow_degraded = true" },
+		{ "read =", "read = /usr" },
+		{ "read =", "; no read" },
+		{ "read =", "read = /etc\nread = /usr" },
+		{ "read =", "write = /etc" },
+		{ "write", "write = /var/tmp/x" },
+		{ "write", "; no write" },
+		{ "write", "read = /var/tmp" },
+		{ "write", "write = /var/tmp\nwrite = /srv" },
+		{ "allow_domain", "allow_domain = *.example.com" },
+		{ "allow_domain", "; no allow_domain" },
+		{ "allow_domain", "allow_domain = api.example.com\nallow_domain = cdn.example.com" },
+		{ "allow_domain", "allow_domain = cdn.example.com\nallow_domain = api.example.com" },
 	};
 	struct config a = { 0 };
 	char ini[2048];
@@ -1058,6 +1276,18 @@ Test(config, equal)
 	cr_assert_eq(load(ini), 0, "%s", err);
 	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
 	edit_base(ini, sizeof(ini), "env = A", "env = A=0\nenv = A=1");
+	cr_assert_eq(load(ini), 0, "%s", err);
+	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
+	edit_base(ini, sizeof(ini), "sandbox", "sandbox = yes");
+	cr_assert_eq(load(ini), 0, "%s", err);
+	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
+	edit_base(ini, sizeof(ini), "sandbox", "; sandbox defaults to on");
+	cr_assert_eq(load(ini), 0, "%s", err);
+	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
+	edit_base(ini, sizeof(ini), "allow_degraded", "allow_degraded = off");
+	cr_assert_eq(load(ini), 0, "%s", err);
+	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
+	edit_base(ini, sizeof(ini), "allow_degraded", "; allow_degraded defaults to off");
 	cr_assert_eq(load(ini), 0, "%s", err);
 	cr_expect(service_config_equal(&a.services[0], &cfg.services[0]));
 
@@ -1080,6 +1310,8 @@ Test(config, equal_null_and_empty_vectors)
 {
 	char *empty[] = { NULL }, *one[] = { "A=1", NULL };
 	struct service_config a = { .name = "x", .env = NULL }, b = { .name = "x", .env = empty };
+	char ***const lists[] = { &b.read, &b.write, &b.allow_domain };
+	size_t i;
 
 	cr_expect(service_config_equal(&a, &b));
 	b.env = one;
@@ -1088,6 +1320,17 @@ Test(config, equal_null_and_empty_vectors)
 	b.env = empty;
 	b.user = "u";
 	cr_expect_not(service_config_equal(&a, &b));
+	b.user = NULL;
+
+	/* the sandbox lists the same way */
+	for (i = 0; i < ARRAY_SIZE(lists); i++) {
+		*lists[i] = empty;
+		cr_expect(service_config_equal(&a, &b), "list %zu", i);
+		*lists[i] = one;
+		cr_expect_not(service_config_equal(&a, &b), "list %zu", i);
+		cr_expect_not(service_config_equal(&b, &a), "list %zu", i);
+		*lists[i] = NULL;
+	}
 }
 
 /* ---- default locations ---- */
