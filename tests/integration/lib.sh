@@ -173,15 +173,26 @@ all_gone() {	# PID...
 # write_ini [FILE] < body: the [supervisor] section for this test's dir, then the body, with
 # "env = NONO_IT_DIR=$T" added to every service so the cleanup can find strays (the daemon
 # gives services a clean environment). Tests that check line numbers write their file as is.
-# These suites test the supervisor core, so services run with "sandbox = off" unless
-# IT_SANDBOX=on; the sandbox itself is tested by tests/probes.
+# These suites test the supervisor core: a service that names no profile gets
+# "sandbox = off" (unless IT_SANDBOX=on); the sandbox itself is tested by tests/probes.
 write_ini() {
-	local file=${1:-$INI} sandbox=""
-	[ "${IT_SANDBOX:-off}" = on ] || sandbox="sandbox = off"
+	local file=${1:-$INI}
 	{
 		printf '[supervisor]\nsocket = %s\nlog_dir = %s\n\n' "$SOCK" "$LOGDIR"
-		awk -v mark="env = NONO_IT_DIR=$T" -v sb="$sandbox" \
-			'{ print } /^\[service:/ { print mark; if (sb != "") print sb }'
+		awk -v mark="env = NONO_IT_DIR=$T" -v sb="${IT_SANDBOX:-off}" '
+			{ line[NR] = $0 }
+			/^\[service:/ { sec = NR }
+			/^profile[ \t]*=/ && sec { profiled[sec] = 1 }
+			END {
+				for (i = 1; i <= NR; i++) {
+					print line[i]
+					if (line[i] !~ /^\[service:/)
+						continue
+					print mark
+					if (sb != "on" && !profiled[i])
+						print "sandbox = off"
+				}
+			}'
 	} >"$file"
 }
 
