@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sandbox.h"
 #include "service.h"
 #include "supervisor.h"
 #include "util.h"
@@ -463,6 +464,32 @@ static void cmd_logs(struct client *c, const cJSON *req)
 	send_json(c, reply);
 }
 
+static void cmd_explain(struct client *c, const cJSON *req)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(req, "name");
+	struct service *s = cJSON_IsString(name) ? supervisor_find(c->ctl->sv, name->valuestring) : NULL;
+	struct buf text = { 0 };
+	char err[1024];
+	cJSON *reply;
+	int netns;
+
+	if (!s) {
+		send_error(c, "unknown service '%.64s'", cJSON_IsString(name) ? name->valuestring : "");
+		return;
+	}
+	netns = state_has_process(s->sm.state) && s->pid > 0 ? s->netns : -1;
+	if (sandbox_explain(&s->cfg, c->ctl->sv->config_dir, netns, &text, err, sizeof(err)) < 0 ||
+	    buf_append(&text, "", 1) < 0) {
+		buf_free(&text);
+		send_error(c, "service '%s': %s", s->cfg.name, err);
+		return;
+	}
+	reply = ok_reply();
+	cJSON_AddStringToObject(reply, "text", text.data);
+	buf_free(&text);
+	send_json(c, reply);
+}
+
 static void cmd_shutdown(struct client *c, const cJSON *req)
 {
 	send_json(c, ok_reply());
@@ -485,7 +512,7 @@ static const struct command {
 } commands[] = {
 	{ "status", cmd_status },   { "start", cmd_start },	  { "stop", cmd_stop },
 	{ "restart", cmd_restart }, { "reload", cmd_reload },	  { "logs", cmd_logs },
-	{ "shutdown", cmd_shutdown }, { "version", cmd_version },
+	{ "shutdown", cmd_shutdown }, { "version", cmd_version },   { "explain", cmd_explain },
 };
 
 static void dispatch(struct client *c, const char *line, size_t len)

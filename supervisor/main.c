@@ -12,6 +12,7 @@
 #include "config.h"
 #include "exec.h"
 #include "sandbox.h"
+#include "util.h"
 #include "supervisor.h"
 
 static void usage(FILE *f)
@@ -19,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: nono-supervise [-f] FILE     run the services of FILE (-f: in the foreground)\n"
 		"       nono-supervise -n FILE       check FILE: 'configuration OK' or the errors\n"
+		"       nono-supervise --explain NAME FILE   the compiled sandbox of service NAME\n"
 		"       nono-supervise --version\n"
 		"Control a running supervisor with nonoctl.\n");
 }
@@ -40,6 +42,34 @@ static int check(const char *file)
 	config_free(&cfg);
 	printf("configuration OK\n");
 	return 0;
+}
+
+static int explain(const char *name, const char *file)
+{
+	struct config cfg = { 0 };
+	const struct service_config *sc;
+	char err[CONFIG_ERR_MAX], *dir;
+	struct buf out = { 0 };
+	int rc = 1;
+
+	if (config_load(&cfg, file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s", err);
+		return 1;
+	}
+	sc = config_find(&cfg, name);
+	dir = strdup(cfg.path);
+	if (dir && strrchr(dir, '/'))
+		*strrchr(dir, '/') = '\0';
+	if (!sc)
+		fprintf(stderr, "nono-supervise: unknown service '%s' in %s\n", name, cfg.path);
+	else if (!dir || sandbox_explain(sc, *dir ? dir : "/", -1, &out, err, sizeof(err)) < 0)
+		fprintf(stderr, "%s: service '%s': %s\n", cfg.path, name, dir ? err : "out of memory");
+	else if (fwrite(out.data, 1, out.len, stdout) == out.len)
+		rc = 0;
+	buf_free(&out);
+	free(dir);
+	config_free(&cfg);
+	return rc;
 }
 
 /*
@@ -91,9 +121,11 @@ int main(int argc, char **argv)
 		{ "check", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "explain", required_argument, NULL, 'E' },
 		{ 0 },
 	};
 	bool foreground = false, check_only = false;
+	const char *explain_name = NULL;
 	int opt;
 
 	if (argc >= 2 && strcmp(argv[1], EXEC_MODE) == 0)
@@ -112,6 +144,9 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("nono-supervise %s\n", NONO_VERSION);
 			return 0;
+		case 'E':
+			explain_name = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 1;
@@ -121,6 +156,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	if (explain_name)
+		return explain(explain_name, argv[optind]);
 	if (check_only)
 		return check(argv[optind]);
 	if (foreground)

@@ -412,7 +412,15 @@ static void format_detail(const cJSON *svc, const char *state, char *buf, size_t
 		n = snprintf(buf, len, "%.*s", pid[0] ? (int)strlen(pid) - 2 : 0, pid);
 	}
 	if (lost > 0 && n >= 0 && (size_t)n < len)
-		snprintf(buf + n, len - (size_t)n, "%slog lost %.0f bytes", n ? ", " : "", lost);
+		n += snprintf(buf + n, len - (size_t)n, "%slog lost %.0f bytes", n ? ", " : "", lost);
+	/* A weaker or absent sandbox is said on every line, loudly. */
+	if (n >= 0 && (size_t)n < len && json_str(svc, "sandbox") &&
+	    !strcmp(json_str(svc, "sandbox"), "OFF"))
+		n += snprintf(buf + n, len - (size_t)n, "%sSANDBOX OFF", n ? ", " : "");
+	if (n >= 0 && (size_t)n < len && json_str(svc, "network") &&
+	    strcmp(json_str(svc, "network"), "netns") != 0)
+		snprintf(buf + n, len - (size_t)n, "%snetwork: %s", n ? ", " : "",
+			 json_str(svc, "network"));
 }
 
 static int cmd_status(const struct args *a)
@@ -677,6 +685,17 @@ static int cmd_shutdown(const struct args *a)
 	return 0;
 }
 
+static int cmd_explain(const struct args *a)
+{
+	cJSON *reply = call(a, NULL);
+	const char *text = json_str(reply, "text");
+
+	if (text)
+		fputs(text, stdout);
+	cJSON_Delete(reply);
+	return text ? 0 : 1;
+}
+
 static int cmd_version(const struct args *a)
 {
 	cJSON *reply;
@@ -709,6 +728,7 @@ static const struct command commands[] = {
 	{ "restart", NAMES_SOME, OPT_NO_WAIT | OPT_TIMEOUT, "stop, then start services", cmd_control },
 	{ "reload", NAMES_NONE, 0, "re-read the config; restart only changed services", cmd_reload },
 	{ "logs", NAMES_ONE, OPT_LINES | OPT_FOLLOW, "print the end of a service's log", cmd_logs },
+	{ "explain", NAMES_ONE, 0, "print a service's compiled sandbox policy", cmd_explain },
 	{ "shutdown", NAMES_NONE, 0, "stop every service, then the daemon", cmd_shutdown },
 	{ "version", NAMES_NONE, 0, "print client and daemon versions", cmd_version },
 	{ "help", NAMES_NONE, 0, "print this help", cmd_help },

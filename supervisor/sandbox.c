@@ -111,6 +111,48 @@ int sandbox_check_config(const struct config *cfg, char *err, size_t errlen)
 	return r;
 }
 
+int sandbox_explain(const struct service_config *sc, const char *config_dir, int netns,
+		    struct buf *out, char *err, size_t errlen)
+{
+	struct landlock_report rep = { 0 };
+	int abi = landlock_abi();
+	struct policy p;
+	char line[512], why[512] = "";
+	int r;
+
+	r = sandbox_compile(sc, config_dir, &p, err, errlen);
+	if (r < 0)
+		return r;
+	snprintf(line, sizeof(line), "service: %s\nuser: %s\n", sc->name,
+		 sc->user && geteuid() == 0 ? sc->user : "(the supervisor's)");
+	r = buf_append(out, line, strlen(line));
+	if (r == 0 && !p.sandbox_off) {
+		bool ok = landlock_check(abi, netns != 0, p.allow_degraded, &rep, why,
+					 sizeof(why)) == 0;
+
+		if (abi)
+			snprintf(line, sizeof(line), "landlock: ABI %d\n", abi);
+		else
+			snprintf(line, sizeof(line), "landlock: NONE (%s)\n", landlock_abi_reason());
+		snprintf(line + strlen(line), sizeof(line) - strlen(line),
+			 "network namespace: %s\nproxy listener: 127.0.0.1:%d\n",
+			 netns < 0 ? "private, lo only (when running)" :
+			 netns ? "private, lo only" : "NONE: port-only confinement (weaker)",
+			 NETNS_PROXY_PORT);
+		if (!ok)
+			snprintf(line + strlen(line), sizeof(line) - strlen(line),
+				 "WILL NOT START: %s\n", why);
+		if (rep.degraded[0])
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "DEGRADED: %s\n",
+				 rep.degraded);
+		r = buf_append(out, line, strlen(line));
+	}
+	if (r == 0)
+		r = policy_explain(&p, abi, out);
+	policy_free(&p);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 int sandbox_apply(const struct policy *p, const char *user, int exec_fd,
 		  struct sandbox_report *rep, char *err, size_t errlen)
 {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "util.h"
 #include "policy.h"
 
 /* Where the built-in profiles live: $NONO_PROFILES_DIR, the source tree next to a build
@@ -25,6 +26,14 @@ int sandbox_compile(const struct service_config *sc, const char *config_dir, str
  * root it names an unprivileged user. Errors are "file:line: service 'x': ..." lines.
  */
 int sandbox_check_config(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * The compiled policy of a service as text (for `nonoctl explain` and `--explain`): each
+ * path with its rights and origin, the denies, the network, the Landlock ABI in use and
+ * anything degraded. netns: what the current run got (-1 unknown: not running).
+ */
+int sandbox_explain(const struct service_config *sc, const char *config_dir, int netns,
+		    struct buf *out, char *err, size_t errlen);
 
 /* What the helper reports back about the sandbox it built (for status). */
 struct sandbox_report {

@@ -744,5 +744,12 @@ cJSON *service_status_json(const struct service *s)
 	cJSON_AddNumberToObject(o, "log_bytes_lost", (double)s->log.lost);
 	cJSON_AddStringToObject(o, "kill_mode", service_kill_mode(s));
 	cJSON_AddNumberToObject(o, "spawns", (double)s->spawns);
+	cJSON_AddStringToObject(o, "sandbox", s->cfg.sandbox ? "on" : "OFF");
+	cJSON_AddStringToObject(o, "profile", s->cfg.sandbox ?
+				(s->cfg.profile ? s->cfg.profile : "default") : "");
+	if (s->cfg.sandbox && state_has_process(sm->state) && s->pid > 0)
+		cJSON_AddStringToObject(o, "network", s->netns ? "netns" : "port-only (weaker)");
+	else
+		cJSON_AddNullToObject(o, "network");
 	return o;
 }
