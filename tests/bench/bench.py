@@ -347,7 +347,8 @@ class Nono(Tool):
             lines += [f"[service:{name}]", f"command = {' '.join(cmd)}",
                       f"restart = {'never' if logged else 'always'}", "restart_delay = 0",
                       "start_secs = 0", "start_limit = 1000/1s", "log_max_size = 10M",
-                      "log_backups = 5", ""]
+                      # like for like: the other supervisors sandbox nothing
+                      "log_backups = 5", "sandbox = off", ""]
         ini = os.path.join(d, "services.ini")
         with open(ini, "w") as f:
             f.write("\n".join(lines))
