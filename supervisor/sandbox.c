@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,11 @@ int sandbox_apply(const struct policy *p, const char *user, int exec_fd,
 
 	/* A private network namespace with only lo, and the proxy listener in it. */
 	r = netns_create(why, sizeof(why));
+	/* SysV IPC and POSIX message queues are no file and no socket: a namespace of their own. */
+	if (r >= 0 && unshare(CLONE_NEWIPC) < 0) {
+		r = -errno;
+		return snprintf(err, errlen, "IPC namespace: %s", strerror(-r)), r;
+	}
 	if (r >= 0) {
 		rep->netns = true;
 		r = netns_listen(NETNS_PROXY_PORT, &fd, why, sizeof(why));
