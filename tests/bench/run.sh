@@ -2,12 +2,15 @@
 # Benchmark nono-supervise against supervisord, runit and PM2; prints one table.
 #
 #   tests/bench/run.sh [--quick] [--tools nono,supervisord,runit,pm2] [--json FILE] [--keep] [-v]
+#   tests/bench/run.sh --sandbox [--quick] ...   only the sandbox benchmark (see sandbox.sh)
 #
 # BUILD=DIR selects the meson build dir (default: <repo>/build). Runs as root. Installs what is
 # missing: Debian packages supervisor and runit, pm2 (npm) into tests/bench/.npm. Every process
 # started here is killed on exit. A tool that cannot be set up shows "n/a".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+# --sandbox: only the sandbox benchmark (sandbox.sh: sandboxed vs plain spawn), nothing installed
+for a in "$@"; do [ "$a" = --sandbox ] && exec "$here/sandbox.sh" "$@"; done
 root=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$root/build}
 tag="nonobench-$$-$(date +%s%N)"
