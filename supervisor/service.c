@@ -159,6 +159,10 @@ static void read_helper(struct service *s)
 			return;
 		if (r <= 0) {
 			uv_poll_stop(&s->status_watch);	/* EOF: the helper exec'd or died */
+			/* Silent EOF while it runs: the service's own program is running. */
+			if (r == NETNS_RECV_EOF && !s->helper_msg_len && !s->exited &&
+			    s->sm.state == ST_STARTING && s->cfg.start_ms == 0)
+				feed(s, EV_STARTED, NULL);
 			return;
 		}
 		if (n && s->helper_msg_len + n < sizeof(s->helper_msg)) {
@@ -446,6 +450,7 @@ static void spawn(struct service *s)
 
 	if (s->next_cfg)
 		take_next_config(s);	/* a reload changed the definition: it applies now */
+	s->spawns++;	/* an attempt: waiting clients settle on its outcome, even a failure */
 	/* The sandbox is compiled now, for the paths as they are: no sandbox, no start. */
 	r = sandbox_compile(&s->cfg, s->sv->config_dir, &policy, why, sizeof(why));
 	if (r < 0) {
@@ -488,7 +493,6 @@ static void spawn(struct service *s)
 	s->exited = false;
 	s->run_open = true;
 	s->handles = 4;
-	s->spawns++;
 	uv_poll_init(s->sv->loop, &s->exit_watch, s->pidfd);
 	s->exit_watch.data = s;
 	uv_poll_start(&s->exit_watch, UV_READABLE, exit_cb);

@@ -23,7 +23,7 @@ struct service {
 	char *sandbox_error;		/* the policy does not compile: why (never started) */
 	struct service_config *next_cfg;	/* from a reload, applied at the next spawn */
 	struct state_machine sm;
-	uint64_t spawns;		/* processes started so far (restart waits on it) */
+	uint64_t spawns;		/* start attempts so far (start/restart wait on it) */
 	bool removing;			/* dropped by a reload: freed once stopped */
 	bool freeing;
 

@@ -228,9 +228,6 @@ enum svc_action state_spawned(struct state_machine *sm, const struct service_con
 			      uint64_t now)
 {
 	sm->started_at = now;
-	if (sm->state == ST_STARTING && cfg->start_ms == 0) {
-		sm->state = ST_RUNNING;
-		return ACT_NONE;
-	}
-	return sm->state == ST_STARTING ? ACT_START_TIMER : ACT_NONE;
+	/* start_secs = 0: RUNNING once the service's own program runs (EV_STARTED on exec). */
+	return sm->state == ST_STARTING && cfg->start_ms > 0 ? ACT_START_TIMER : ACT_NONE;
 }

@@ -74,8 +74,8 @@ int state_set_limit(struct state_machine *sm, unsigned start_limit_n);
 
 /*
  * Feed one event at time now (ms, monotonic); returns what the caller must do.
- * The caller performs the action; ACT_SPAWN is followed by EV_STARTED at once when
- * start_secs is 0, by ACT_START_TIMER's timer otherwise (see state_spawned).
+ * The caller performs the action; after ACT_SPAWN, EV_STARTED comes from the start_secs
+ * timer (ACT_START_TIMER), or, when start_secs is 0, as soon as the service's program runs.
  */
 enum svc_action state_next(struct state_machine *sm, const struct service_config *cfg,
 			   enum svc_event ev, const struct state_input *in, uint64_t now);

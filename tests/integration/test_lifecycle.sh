@@ -12,10 +12,10 @@ EOF
 	wait_running 5 web
 	run ctl status
 	assert_rc 0 "nonoctl status with everything RUNNING"
-	assert_match "^web +RUNNING +pid $PID, uptime 0:00:0[0-9], restarts 0$" "$OUT" "status line"
+	assert_match "^web +RUNNING +pid $PID, uptime 0:00:0[0-9], restarts 0, SANDBOX OFF$" "$OUT" "status line"
 	run ctl status web
 	assert_rc 0 "nonoctl status web"
-	assert_match "^web +RUNNING +pid $PID, uptime 0:00:0[0-9], restarts 0$" "$OUT" "status line"
+	assert_match "^web +RUNNING +pid $PID, uptime 0:00:0[0-9], restarts 0, SANDBOX OFF$" "$OUT" "status line"
 
 	run ctl status --json
 	assert_rc 0 "nonoctl status --json"
@@ -191,7 +191,7 @@ EOF
 	wait_state 5 web BACKOFF
 	run ctl status web
 	assert_rc 3 "nonoctl status of a BACKOFF service"
-	assert_match "^web +BACKOFF +exited 1, restarting in [1-5]s, restarts 0$" "$OUT" "status line"
+	assert_match "^web +BACKOFF +exited 1, restarting in [1-5]s, restarts 0, SANDBOX OFF$" "$OUT" "status line"
 	assert_eq '{"code": 1}' "$(svc_field web last_exit)" "last_exit"
 	local next
 	next=$(svc_field web next_restart_s)
@@ -270,7 +270,7 @@ EOF
 	assert_eq "crash loop: 3 failed starts in 10s" "$(svc_field web reason)" "reason"
 	run ctl status web
 	assert_rc 3 "nonoctl status of a FAILED service"
-	assert_match "^web +FAILED +crash loop: 3 failed starts in 10s$" "$OUT" "status line"
+	assert_match "^web +FAILED +crash loop: 3 failed starts in 10s, SANDBOX OFF$" "$OUT" "status line"
 	assert_line '^crash loop: ' "$(log_events web)" "log events"
 	sleep 0.5	# a FAILED service must stay down
 	assert_eq FAILED "$(svc_state web)" "state 0.5s later"

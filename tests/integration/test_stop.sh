@@ -337,7 +337,7 @@ EOF
 	wait_running 5 up
 	run ctl status
 	assert_rc 3 "nonoctl status with one service down"
-	assert_match "^up +RUNNING +pid $PID, uptime [0-9:]+, restarts 0"$'\n'"down +STOPPED|^down +STOPPED.*"$'\n'"up +RUNNING" "$OUT" "two status lines"
+	assert_match "^up +RUNNING +pid $PID, uptime [0-9:]+, restarts 0, SANDBOX OFF"$'\n'"down +STOPPED|^down +STOPPED.*"$'\n'"up +RUNNING" "$OUT" "two status lines"
 	assert_eq 2 "$(printf '%s\n' "$OUT" | wc -l)" "number of status lines"
 	run ctl status up
 	assert_rc 0 "nonoctl status up"

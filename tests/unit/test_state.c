@@ -267,7 +267,7 @@ Test(state, restart_goes_through_stopping)
 	state_free(&sm);
 }
 
-Test(state, zero_start_secs_is_running_at_once)
+Test(state, zero_start_secs_is_running_at_exec)
 {
 	struct service_config cfg = policy();
 	struct state_machine sm;
@@ -276,6 +276,8 @@ Test(state, zero_start_secs_is_running_at_once)
 	cr_assert_eq(state_init(&sm, 5), 0);
 	cr_assert_eq(state_next(&sm, &cfg, EV_START, NULL, 0), ACT_SPAWN);
 	cr_assert_eq(state_spawned(&sm, &cfg, 0), ACT_NONE);
+	cr_expect_eq(sm.state, ST_STARTING, "RUNNING only once the program runs");
+	cr_assert_eq(state_next(&sm, &cfg, EV_STARTED, NULL, 1), ACT_NONE);
 	cr_expect_eq(sm.state, ST_RUNNING);
 	state_free(&sm);
 }

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test_sandbox.sh: how the supervisor presents the sandbox: checks at load, status, explain,
+# failures before execve. What the sandbox denies is tests/probes' job.
+. "$(dirname "$0")/lib.sh"
+
+# A sandboxed service as nobody, in a workdir nobody can enter.
+sandboxed_ini() {	# [extra ini lines...]
+	chmod 755 "$T"
+	mkdir -p "$T/wd" && chown 65534:65534 "$T/wd"
+	{
+		printf '[service:web]\ncommand = %s sleep\nuser = nobody\ncwd = wd\nprofile = default\n' "$HELPER"
+		printf 'start_secs = 100ms\nread = %s\n' "$(dirname "$HELPER")"	# the helper binary
+		printf '%s\n' "$@"
+	} | write_ini
+}
+
+test_root_needs_a_user() {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	printf '[supervisor]\nsocket = %s\nlog_dir = %s\n[service:web]\ncommand = %s sleep\n' \
+		"$SOCK" "$LOGDIR" "$HELPER" >"$INI"
+	run "$SUPERVISE" -n "$INI"
+	assert_rc 1 "-n on a sandboxed root service without user"
+	assert_eq "$INI:4: service 'web': as root, a sandboxed service needs user = NAME (an unprivileged account), or sandbox = off" "$OUT" "error"
+}
+
+test_unknown_profile_refused() {
+	sandboxed_ini
+	sed -i 's/^profile = default$/profile = no-such-profile/' "$INI"
+	run "$SUPERVISE" -n "$INI"
+	assert_rc 1 "-n with an unknown profile"
+	assert_match "^$INI:[0-9]+: service 'web': .*no-such-profile.*" "$OUT" "error names the profile"
+}
+
+test_sandboxed_status_and_json() {
+	sandboxed_ini
+	start_daemon
+	wait_running 5 web
+	run ctl status web
+	assert_rc 0 "status"
+	assert_match "^web +RUNNING +pid $PID, uptime 0:00:0[0-9], restarts 0$" "$OUT" "status line (no SANDBOX OFF)"
+	assert_eq on "$(svc_field web sandbox)" "sandbox"
+	assert_eq default "$(svc_field web profile)" "profile"
+	assert_eq netns "$(svc_field web network)" "network"
+	assert_eq "$(readlink /proc/$PID/ns/net)" "$(readlink /proc/$PID/ns/net)" "netns"
+	[ "$(readlink /proc/$PID/ns/net)" != "$(readlink /proc/self/ns/net)" ] ||
+		fail "the service shares the host's network namespace"
+	assert_eq "65534" "$(awk '/^Uid:/ { print $2 }' /proc/$PID/status)" "uid"
+	assert_eq "0000000000000000" "$(awk '/^CapEff:/ { print $2 }' /proc/$PID/status)" "CapEff"
+	assert_eq "1" "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/$PID/status)" "NoNewPrivs"
+	assert_eq "2" "$(awk '/^Seccomp:/ { print $2 }' /proc/$PID/status)" "Seccomp mode"
+}
+
+test_sandbox_off_is_loud() {
+	printf '[service:web]\ncommand = %s sleep\n' "$HELPER" | write_ini	# adds sandbox = off
+	start_daemon
+	wait_running 5 web
+	run ctl status web
+	assert_match "^web +RUNNING +pid $PID, uptime 0:00:0[0-9], restarts 0, SANDBOX OFF$" "$OUT" "status line"
+	assert_eq OFF "$(svc_field web sandbox)" "sandbox"
+	run ctl explain web
+	assert_rc 0 "explain"
+	assert_match ".*sandbox: OFF.*UNCONFINED.*" "$OUT" "explain says it"
+}
+
+test_explain_online_and_offline() {
+	sandboxed_ini
+	start_daemon
+	wait_running 5 web
+	run ctl explain web
+	assert_rc 0 "nonoctl explain"
+	local online=$OUT
+	for want in "service: web" "user: nobody" "landlock: ABI [0-9]+" "network namespace: private, lo only" \
+		"proxy listener: 127.0.0.1:8383" "profile: default" "  rw  dir  $T/wd +workdir|  r   dir  /usr/bin .*" \
+		"  .*/\.ssh +group deny_credentials"; do
+		grep -Eq -- "^$want\$" <<<"$online" || fail "explain has no line /$want/: $online"
+	done
+	run "$SUPERVISE" --explain web "$INI"
+	assert_rc 0 "nono-supervise --explain"
+	grep -q "^network namespace: private, lo only (when running)$" <<<"$OUT" || fail "offline explain: $OUT"
+	run ctl explain nope
+	assert_rc 1 "explain of an unknown service"
+}
+
+test_failure_before_exec_is_one_clear_line() {
+	sandboxed_ini "read = $T/ro"
+	mkdir -p "$T/ro"
+	start_daemon
+	wait_running 5 web
+	run ctl stop web
+	rmdir "$T/ro"	# the grant's path vanishes: the next start cannot build the sandbox
+	run ctl start web
+	assert_rc 1 "start without its sandbox"
+	assert_eq FAILED "$(svc_state web)" "state"
+	assert_match "^sandbox: .*$T/ro.*" "$(svc_field web reason)" "reason names the path"
+	assert_eq 1 "$(log_events web | grep -c '^failed to start: sandbox: ')" "one line in the log"
+}
+
+run_tests "$@"
