@@ -306,31 +306,48 @@ static void exit_cb(uv_poll_t *w, int status, int events)
 
 /* ---- starting a run ---- */
 
-/* base_env, then the service's env (later entries override earlier ones). */
-static char **build_env(struct service *s)
+/* Whether the variable of entry "NAME=value" is named in list. */
+static bool env_listed(char *const *list, const char *entry)
 {
-	char **base = s->sv->base_env, **extra = s->cfg.env;
-	size_t nb = 0, ne = 0, n = 0;
+	size_t klen = strcspn(entry, "=");
+
+	for (; list && *list; list++)
+		if (strlen(*list) == klen && strncmp(*list, entry, klen) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The service's environment, never the supervisor's wholesale: the safe base (PATH, LANG,
+ * TZ...) as the profile's allow_vars / deny_vars filter it, then the profile's set_vars,
+ * then the service's env= lines; a later entry replaces an earlier one of the same name.
+ */
+static char **build_env(struct service *s, const struct policy *p)
+{
+	char **layers[] = { s->sv->base_env, p ? p->env_set : NULL, s->cfg.env };
+	size_t total = 0, n = 0;
 	char **env;
 
-	while (base && base[nb])
-		nb++;
-	while (extra && extra[ne])
-		ne++;
-	env = calloc(nb + ne + 1, sizeof(*env));
+	for (size_t l = 0; l < ARRAY_SIZE(layers); l++)
+		for (char **e = layers[l]; e && *e; e++)
+			total++;
+	env = calloc(total + 1, sizeof(*env));
 	if (!env)
 		return NULL;
-	for (size_t i = 0; i < nb + ne; i++) {
-		char *e = i < nb ? base[i] : extra[i - nb];
-		size_t klen = strcspn(e, "=");
-		size_t j;
+	for (size_t l = 0; l < ARRAY_SIZE(layers); l++) {
+		for (char **e = layers[l]; e && *e; e++) {
+			size_t klen = strcspn(*e, "="), j;
 
-		for (j = 0; j < n; j++)
-			if (strncmp(env[j], e, klen + 1) == 0)
-				break;
-		env[j] = e;
-		if (j == n)
-			n++;
+			if (l == 0 && p && ((p->env_allow && !env_listed(p->env_allow, *e)) ||
+					    env_listed(p->env_deny, *e)))
+				continue;
+			for (j = 0; j < n; j++)
+				if (strncmp(env[j], *e, klen + 1) == 0)
+					break;
+			env[j] = *e;
+			if (j == n)
+				n++;
+		}
 	}
 	return env;
 }
@@ -347,7 +364,7 @@ static int send_plan(struct service *s, int fd, bool join_cgroup, const struct p
 		.cgroup = join_cgroup && s->cgroup[0] ? s->cgroup : NULL,
 		.ppid = getpid(),
 	};
-	char **env = build_env(s);
+	char **env = build_env(s, policy);
 	char *json = NULL;
 	ssize_t n;
 	int r;

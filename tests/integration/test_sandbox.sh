@@ -95,4 +95,25 @@ test_failure_before_exec_is_one_clear_line() {
 	assert_eq 1 "$(log_events web | grep -c '^failed to start: sandbox: ')" "one line in the log"
 }
 
+test_environment_rules() {
+	sandboxed_ini "env = FROM_INI=1" "env = LANG=from-ini"
+	cat >"$T/agent.json" <<-'JSON'
+	{"extends": "default",
+	 "environment": {"deny_vars": ["TZ"], "set_vars": {"FROM_PROFILE": "yes", "FROM_INI": "profile"}}}
+	JSON
+	sed -i "s|^profile = default\$|profile = $T/agent.json|; s|^command = \(.*\) sleep\$|command = \1 env|" "$INI"
+	TZ=Europe/Paris start_daemon
+	wait_running 5 web
+	wait_log 3 web 'out FROM_PROFILE='
+	local env
+	env=$(log_text web out | sort)
+	grep -qx 'FROM_PROFILE=yes' <<<"$env" || fail "set_vars missing: $env"
+	grep -qx 'FROM_INI=1' <<<"$env" || fail "env= must win over set_vars: $env"
+	grep -qx 'LANG=from-ini' <<<"$env" || fail "env= must win over the base: $env"
+	! grep -q '^TZ=' <<<"$env" || fail "deny_vars TZ still there: $env"
+	grep -qx 'HOME=/nonexistent' <<<"$env" || fail "HOME of nobody missing: $env"
+	! grep -q '^PYENV\|^SHELL=\|^SSH_\|^OLDPWD=' <<<"$env" ||
+		fail "the supervisor's own environment leaked: $env"
+}
+
 run_tests "$@"
