@@ -419,8 +419,13 @@ static void format_detail(const cJSON *svc, const char *state, char *buf, size_t
 		n += snprintf(buf + n, len - (size_t)n, "%sSANDBOX OFF", n ? ", " : "");
 	if (n >= 0 && (size_t)n < len && json_str(svc, "network") &&
 	    strcmp(json_str(svc, "network"), "netns") != 0)
-		snprintf(buf + n, len - (size_t)n, "%snetwork: %s", n ? ", " : "",
-			 json_str(svc, "network"));
+		n += snprintf(buf + n, len - (size_t)n, "%snetwork: %s", n ? ", " : "",
+			      json_str(svc, "network"));
+	/* Without cgroups a stop can miss descendants that left the process group. */
+	if (n >= 0 && (size_t)n < len && json_str(svc, "kill_mode") &&
+	    strcmp(json_str(svc, "kill_mode"), "cgroup") != 0)
+		snprintf(buf + n, len - (size_t)n, "%skill: %s", n ? ", " : "",
+			 json_str(svc, "kill_mode"));
 }
 
 static int cmd_status(const struct args *a)
