@@ -3,14 +3,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -339,8 +344,34 @@ static int mode_sigpipe(void)
 	finish();
 }
 
+/*
+ * deny-unshare CMD...: exec CMD under a seccomp filter that fails unshare(2) with EPERM, as
+ * on a host without user namespaces: the supervisor then has no private netns to give.
+ */
+static int mode_deny_unshare(char **cmd)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+		perror("deny-unshare: seccomp");
+		return 1;
+	}
+	execvp(cmd[0], cmd);
+	perror("deny-unshare: exec");
+	return 127;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "deny-unshare") == 0)
+		return mode_deny_unshare(argv + 2);
 	if (argc < 2)
 		usage();
 	if (strcmp(argv[argc - 1], "--exit") == 0) {

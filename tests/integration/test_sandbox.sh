@@ -116,4 +116,32 @@ test_environment_rules() {
 		fail "the supervisor's own environment leaked: $env"
 }
 
+# Without user namespaces (unshare fails) and as an unprivileged supervisor, there is no
+# private netns: Landlock's port rule and seccomp confine the network, and status says so.
+test_port_only_fallback_is_shown() {
+	[ "$(id -u)" = 0 ] || skip "needs root to start the supervisor as nobody"
+	chmod 755 "$T"
+	mkdir -p "$T/run" && chown 65534:65534 "$T/run"
+	SOCK=$T/run/ctl.sock LOGDIR=$T/run/logs
+	printf '[service:web]\ncommand = %s sleep\nprofile = default\nread = %s\n' \
+		"$HELPER" "$(dirname "$HELPER")" | write_ini
+	(cd "$T/run" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$HELPER" deny-unshare "$SUPERVISE" -f "$INI" >"$T/daemon.out" 2>"$T/daemon.err") &
+	DAEMON_PID=$!
+	track "$DAEMON_PID"
+	echo "$DAEMON_PID" >"$T/.daemon"
+	wait_for 5 daemon_ready || fail "no daemon: $(cat "$T/daemon.err")"
+	wait_running 5 web
+	assert_eq "port-only (weaker)" "$(svc_field web network)" "network"
+	run ctl status web
+	assert_match "^web +RUNNING +pid $PID, uptime 0:00:0[0-9], restarts 0, network: port-only \(weaker\), kill: process-group$" "$OUT" "status line"
+	[ "$(readlink /proc/$PID/ns/net)" = "$(readlink /proc/self/ns/net)" ] ||
+		fail "expected the host's network namespace"
+	assert_eq "1" "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/$PID/status)" "NoNewPrivs"
+	assert_eq "2" "$(awk '/^Seccomp:/ { print $2 }' /proc/$PID/status)" "Seccomp mode"
+	run ctl explain web
+	grep -q "^network namespace: NONE: port-only confinement (weaker)$" <<<"$OUT" ||
+		fail "explain: $OUT"
+}
+
 run_tests "$@"
