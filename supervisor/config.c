@@ -1,5 +1,6 @@
 /* config: parse services.ini into plain structs (pure: reads the ini and env files, nothing else). */
 #include "config.h"
+#include "config_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -109,11 +110,6 @@ static const struct service_config service_defaults = {
 	.log_backups = 5,
 };
 
-struct strv {
-	char **v;
-	size_t n, cap;
-};
-
 struct parse {
 	struct config *cfg;
 	const char *file;	/* as given, for messages */
@@ -129,7 +125,7 @@ struct parse {
 	size_t svc_cap;
 	int seen_sup[K_COUNT];	/* line each key was first set on, 0 = not yet */
 	int seen_svc[K_COUNT];
-	struct strv file_env, env;	/* of the current service, merged when it ends */
+	struct config__strv file_env, env;	/* of the current service, merged when it ends */
 	int key;		/* enum key being collected, -1 = none or ignored */
 	int key_line;
 	char *val;
@@ -195,23 +191,6 @@ static void kerr(struct parse *p, const char *fmt, ...)
 
 /* ---- string vectors and paths ---- */
 
-static int strv_push(struct strv *sv, char *s)
-{
-	size_t cap = sv->cap ? sv->cap * 2 : 8;
-	char **v;
-
-	if (sv->n + 1 >= sv->cap) {
-		v = realloc(sv->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		sv->v = v;
-		sv->cap = cap;
-	}
-	sv->v[sv->n++] = s;
-	sv->v[sv->n] = NULL;
-	return 0;
-}
-
 /* Append s (owned; NULL = -ENOMEM) to a NULL-terminated vector. */
 static int strv_add(char ***v, char *s)
 {
@@ -262,19 +241,8 @@ static bool host_ok(const char *h)
 	return label > 0 && h[len - 1] != '-';
 }
 
-void config_strv_free(char **v)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Takes "KEY=VALUE" (owned, freed on failure, NULL = -ENOMEM); a later KEY replaces an earlier one. */
-static int env_set(struct strv *sv, char *kv)
+static int env_set(struct config__strv *sv, char *kv)
 {
 	size_t klen, i;
 
@@ -288,7 +256,7 @@ static int env_set(struct strv *sv, char *kv)
 			return 0;
 		}
 	}
-	if (strv_push(sv, kv) == 0)
+	if (config__strv_push(sv, kv) == 0)
 		return 0;
 	free(kv);
 	return -ENOMEM;
@@ -340,214 +308,6 @@ static char *trim(char *s)
 	return s;
 }
 
-/* ---- small parsers ---- */
-
-static int parse_digits(const char *s, uint64_t *n, const char **end)
-{
-	uint64_t v = 0;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*s); s++) {
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*n = v;
-	*end = s;
-	return 0;
-}
-
-static const struct unit {
-	const char *name;
-	uint64_t mult;
-} duration_units[] = {
-	{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { NULL, 0 },
-}, size_units[] = {
-	{ "", 1 }, { "b", 1 },
-	{ "k", 1ull << 10 }, { "kb", 1ull << 10 }, { "kib", 1ull << 10 },
-	{ "m", 1ull << 20 }, { "mb", 1ull << 20 }, { "mib", 1ull << 20 },
-	{ "g", 1ull << 30 }, { "gb", 1ull << 30 }, { "gib", 1ull << 30 }, { NULL, 0 },
-};
-
-static int parse_with_unit(const char *s, const struct unit *u, bool icase, uint64_t *out)
-{
-	const char *end;
-	uint64_t n;
-	int rc;
-
-	rc = parse_digits(s, &n, &end);
-	if (rc < 0)
-		return rc;
-	for (; u->name; u++) {
-		if (icase ? strcasecmp(end, u->name) : strcmp(end, u->name))
-			continue;
-		if (n > UINT64_MAX / u->mult)
-			return -ERANGE;
-		*out = n * u->mult;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-int config_parse_duration(const char *s, uint64_t *ms)
-{
-	return parse_with_unit(s, duration_units, false, ms);
-}
-
-int config_parse_size(const char *s, uint64_t *bytes)
-{
-	return parse_with_unit(s, size_units, true, bytes);
-}
-
-static const struct signame {
-	const char *name;
-	int sig;
-} signames[] = {
-	{ "SIGHUP", SIGHUP }, { "SIGINT", SIGINT }, { "SIGQUIT", SIGQUIT }, { "SIGILL", SIGILL },
-	{ "SIGTRAP", SIGTRAP }, { "SIGABRT", SIGABRT }, { "SIGBUS", SIGBUS }, { "SIGFPE", SIGFPE },
-	{ "SIGKILL", SIGKILL }, { "SIGUSR1", SIGUSR1 }, { "SIGSEGV", SIGSEGV }, { "SIGUSR2", SIGUSR2 },
-	{ "SIGPIPE", SIGPIPE }, { "SIGALRM", SIGALRM }, { "SIGTERM", SIGTERM },
-#ifdef SIGSTKFLT
-	{ "SIGSTKFLT", SIGSTKFLT },
-#endif
-	{ "SIGCHLD", SIGCHLD }, { "SIGCONT", SIGCONT }, { "SIGSTOP", SIGSTOP }, { "SIGTSTP", SIGTSTP },
-	{ "SIGTTIN", SIGTTIN }, { "SIGTTOU", SIGTTOU }, { "SIGURG", SIGURG }, { "SIGXCPU", SIGXCPU },
-	{ "SIGXFSZ", SIGXFSZ }, { "SIGVTALRM", SIGVTALRM }, { "SIGPROF", SIGPROF },
-	{ "SIGWINCH", SIGWINCH }, { "SIGIO", SIGIO },
-#ifdef SIGPWR
-	{ "SIGPWR", SIGPWR },
-#endif
-	{ "SIGSYS", SIGSYS },
-	/* aliases: accepted, never printed */
-	{ "SIGIOT", SIGABRT }, { "SIGPOLL", SIGIO }, { "SIGCLD", SIGCHLD },
-	{ NULL, 0 },
-};
-
-int config_parse_signal(const char *s, int *sig)
-{
-	const struct signame *e;
-	const char *end;
-	uint64_t n = 0;
-	bool num = isdigit((unsigned char)*s);
-
-	if (num && (parse_digits(s, &n, &end) < 0 || *end))
-		return -EINVAL;
-	if (!num && strncasecmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (e = signames; e->name; e++) {
-		if (num ? (uint64_t)e->sig == n : strcasecmp(s, e->name + 3) == 0) {
-			*sig = e->sig;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-const char *config_signal_name(int sig)
-{
-	const struct signame *e;
-
-	for (e = signames; e->name; e++)
-		if (e->sig == sig)
-			return e->name;
-	return "SIG?";
-}
-
-const char *config_restart_name(enum restart_policy p)
-{
-	switch (p) {
-	case RESTART_ALWAYS:
-		return "always";
-	case RESTART_ON_FAILURE:
-		return "on-failure";
-	case RESTART_NEVER:
-		return "never";
-	}
-	return "?";
-}
-
-static int push_word(struct strv *sv, const char *word, size_t len)
-{
-	char *w = strndup(word, len);
-
-	if (w && strv_push(sv, w) == 0)
-		return 0;
-	free(w);
-	return -ENOMEM;
-}
-
-/*
- * Words split on blanks; 'single quotes' are literal; "double quotes" honour \" \\ \$ \`
- * (a backslash before anything else stays); outside quotes a backslash escapes any character.
- * No expansion of any kind: there is no shell.
- */
-int config_split_argv(const char *s, char ***argv, char *err, size_t errlen)
-{
-	enum { Q_NONE, Q_SINGLE, Q_DOUBLE } q = Q_NONE;
-	struct strv sv = { 0 };
-	const char *why = NULL;
-	bool in_word = false;
-	size_t wl = 0;
-	char *word;
-	int rc = -ENOMEM;
-
-	*argv = NULL;
-	word = malloc(strlen(s) + 1);
-	if (!word)
-		return -ENOMEM;
-	for (;; s++) {
-		if (q == Q_NONE && (!*s || *s == ' ' || *s == '\t' || *s == '\n')) {
-			if (in_word && push_word(&sv, word, wl) < 0)
-				goto out;
-			in_word = false;
-			wl = 0;
-			if (!*s)
-				break;
-		} else if (!*s) {
-			why = q == Q_SINGLE ? "unterminated single quote" : "unterminated double quote";
-			break;
-		} else if (q == Q_SINGLE) {
-			if (*s == '\'')
-				q = Q_NONE;
-			else
-				word[wl++] = *s;
-		} else if (q == Q_DOUBLE) {
-			if (*s == '"')
-				q = Q_NONE;
-			else if (*s == '\\' && s[1] && strchr("\"\\$`", s[1]))
-				word[wl++] = *++s;
-			else
-				word[wl++] = *s;
-		} else {
-			in_word = true;
-			if (*s == '\'')
-				q = Q_SINGLE;
-			else if (*s == '"')
-				q = Q_DOUBLE;
-			else if (*s != '\\')
-				word[wl++] = *s;
-			else if (s[1])
-				word[wl++] = *++s;
-			else
-				why = "trailing backslash";
-		}
-	}
-	if (!why && (!sv.n || !sv.v[0][0]))
-		why = "empty command";
-	rc = why ? -EINVAL : 0;
-	if (why && errlen)
-		snprintf(err, errlen, "%s", why);
-out:
-	free(word);
-	if (rc < 0)
-		config_strv_free(sv.v);
-	else
-		*argv = sv.v;
-	return rc;
-}
-
-/* ---- applying one complete value ---- */
 
 /* KEY=VALUE lines; '#' comments, blank lines, "export " and one pair of quotes allowed. */
 static int read_env_file(struct parse *p, const char *path, const char *shown)
@@ -636,7 +396,7 @@ static int parse_codes(struct service_config *s, const char *v)
 		v += strspn(v, ", \t");
 		if (!*v)
 			break;
-		if (parse_digits(v, &n, &end) < 0 || n > 255 || (*end && !strchr(", \t", *end)) ||
+		if (config__parse_digits(v, &n, &end) < 0 || n > 255 || (*end && !strchr(", \t", *end)) ||
 		    count == CONFIG_MAX_EXIT_CODES)
 			return -EINVAL;
 		s->success_codes[count++] = (int)n;
@@ -718,7 +478,7 @@ static int apply(struct parse *p, const struct key_def *k, const char *v)
 		*(uint64_t *)dst = ms;
 		return 0;
 	case T_LIMIT:
-		if (parse_digits(v, &n, &end) < 0 || *end != '/' || !n || n > UINT_MAX ||
+		if (config__parse_digits(v, &n, &end) < 0 || *end != '/' || !n || n > UINT_MAX ||
 		    config_parse_duration(end + 1, &ms) < 0 || !ms)
 			break;
 		s->start_limit_n = (unsigned)n;
@@ -733,7 +493,7 @@ static int apply(struct parse *p, const struct key_def *k, const char *v)
 			return 0;
 		break;
 	case T_BACKUPS:
-		if (parse_digits(v, &n, &end) < 0 || *end || n > 100)
+		if (config__parse_digits(v, &n, &end) < 0 || *end || n > 100)
 			break;
 		s->log_backups = (unsigned)n;
 		return 0;
@@ -828,7 +588,7 @@ static void flush_value(struct parse *p)
 static void end_section(struct parse *p)
 {
 	struct service_config *s;
-	struct strv env = { 0 };
+	struct config__strv env = { 0 };
 	size_t i;
 	int line;
 
@@ -846,8 +606,8 @@ static void end_section(struct parse *p)
 			p->sys_err = -ENOMEM;
 	free(p->file_env.v);
 	free(p->env.v);
-	p->file_env = (struct strv){ 0 };
-	p->env = (struct strv){ 0 };
+	p->file_env = (struct config__strv){ 0 };
+	p->env = (struct config__strv){ 0 };
 	s->env = env.v ? env.v : calloc(1, sizeof(*s->env));
 	if (!s->env)
 		p->sys_err = -ENOMEM;
