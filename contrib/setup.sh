@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="meson ninja-build pkg-config gcc libc6-dev libuv1-dev libcjson-dev libssl-dev
 libsecret-1-dev libinih-dev libcriterion-dev libseccomp-dev python3 procps util-linux
-iproute2 curl dbus-daemon nodejs"
+iproute2 curl dbus-daemon dbus-bin nodejs gnome-keyring libsecret-tools"
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
