@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "log.h"
 #include "sandbox.h"
 #include "service.h"
@@ -26,6 +27,8 @@ enum wait_op {
 	WAIT_RESTART,
 };
 
+struct audit_job;
+
 struct client {
 	struct control *ctl;
 	struct client *next;
@@ -33,6 +36,7 @@ struct client {
 	struct buf in;
 	bool closing;
 	bool in_dispatch;	/* process_lines is on the stack: do not re-enter it */
+	struct audit_job *audit_job;	/* an "audit verify" under way */
 	/* a start/stop/restart waiting for its services to settle */
 	enum wait_op op;
 	char **names;
@@ -445,6 +449,15 @@ static void cmd_reload(struct client *c, const cJSON *req)
 	send_json(c, reply);
 }
 
+/* The proxy's audit log: one per supervisor, in its log directory. */
+static void add_audit_path(struct client *c, cJSON *reply)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/audit.ndjson", c->ctl->sv->log_dir);
+	cJSON_AddStringToObject(reply, "path", path);
+}
+
 static void cmd_logs(struct client *c, const cJSON *req)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(req, "name");
@@ -460,8 +473,77 @@ static void cmd_logs(struct client *c, const cJSON *req)
 		return;
 	}
 	reply = ok_reply();
-	cJSON_AddStringToObject(reply, "path", s->log.path);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "audit")))
+		add_audit_path(c, reply);
+	else
+		cJSON_AddStringToObject(reply, "path", s->log.path);
 	send_json(c, reply);
+}
+
+/* "audit verify": reading and hashing the whole log runs in a worker, off the loop. */
+struct audit_job {
+	uv_work_t work;
+	struct client *client;	/* NULL once the client is gone */
+	char path[PATH_MAX];
+	struct audit_verify_result res;
+	char err[512];
+	int r;
+};
+
+static void audit_work_cb(uv_work_t *w)
+{
+	struct audit_job *job = w->data;
+
+	job->r = audit_verify(job->path, &job->res, job->err, sizeof(job->err));
+}
+
+static void audit_done_cb(uv_work_t *w, int status)
+{
+	struct audit_job *job = w->data;
+	struct client *c = job->client;
+	cJSON *reply;
+
+	if (c) {
+		c->audit_job = NULL;
+		if (job->r == -ENOENT) {
+			reply = ok_reply();
+			cJSON_AddStringToObject(reply, "path", job->path);
+			cJSON_AddNumberToObject(reply, "records", 0);
+			send_json(c, reply);
+		} else if (job->r < 0) {
+			send_error(c, "%s: %s", job->path, job->err);
+		} else {
+			reply = ok_reply();
+			cJSON_AddStringToObject(reply, "path", job->path);
+			cJSON_AddNumberToObject(reply, "records", (double)job->res.records);
+			send_json(c, reply);
+		}
+		if (!c->closing) {
+			uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb);
+			process_lines(c);
+		}
+	}
+	free(job);
+}
+
+static void cmd_audit(struct client *c, const cJSON *req)
+{
+	struct audit_job *job = calloc(1, sizeof(*job));
+
+	if (!job) {
+		send_error(c, "out of memory");
+		return;
+	}
+	snprintf(job->path, sizeof(job->path), "%s/audit.ndjson", c->ctl->sv->log_dir);
+	job->client = c;
+	job->work.data = job;
+	if (uv_queue_work(c->ctl->sv->loop, &job->work, audit_work_cb, audit_done_cb) < 0) {
+		free(job);
+		send_error(c, "cannot queue the audit check");
+		return;
+	}
+	c->audit_job = job;
+	uv_read_stop((uv_stream_t *)&c->pipe);	/* one request at a time */
 }
 
 static void cmd_explain(struct client *c, const cJSON *req)
@@ -513,6 +595,7 @@ static const struct command {
 	{ "status", cmd_status },   { "start", cmd_start },	  { "stop", cmd_stop },
 	{ "restart", cmd_restart }, { "reload", cmd_reload },	  { "logs", cmd_logs },
 	{ "shutdown", cmd_shutdown }, { "version", cmd_version },   { "explain", cmd_explain },
+	{ "audit", cmd_audit },
 };
 
 static void dispatch(struct client *c, const char *line, size_t len)
@@ -569,6 +652,8 @@ static void client_close(struct client *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	if (c->audit_job)
+		c->audit_job->client = NULL;	/* the job frees itself when done */
 	uv_close((uv_handle_t *)&c->pipe, client_closed_cb);
 }
 
@@ -589,7 +674,7 @@ static void process_lines(struct client *c)
 		return;
 	/* A waiting verb stops the loop: the rest waits until it is answered. */
 	c->in_dispatch = true;
-	while (c->op == WAIT_NONE && !c->closing &&
+	while (c->op == WAIT_NONE && !c->audit_job && !c->closing &&
 	       (nl = memchr(c->in.data + start, '\n', c->in.len - start))) {
 		size_t len = (size_t)(nl - (c->in.data + start));
 

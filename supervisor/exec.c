@@ -1,4 +1,4 @@
-/* exec: the exec helper, the hidden mode of nono-supervise that sets a service up and execs it. */
+/* exec: the exec helper (nono-exec): sets a service up between fork and execve, and its plan. */
 #include "exec.h"
 
 #include "policy.h"
@@ -27,6 +27,25 @@ static cJSON *strv_to_json(char *const *v)
 	for (; a && v && *v; v++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(*v));
 	return a;
+}
+
+int exec_helper_path(char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			snprintf(out, len, "%.*s/nono-exec", (int)(slash - self), self);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(out, len, "%s/nono-exec", NONO_LIBEXECDIR);
+	return access(out, X_OK) == 0 ? 0 : -errno;
 }
 
 int exec_plan_encode(const struct exec_plan *plan, char **out)

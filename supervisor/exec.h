@@ -1,4 +1,4 @@
-/* exec: the exec helper, the hidden mode of nono-supervise that sets a service up and execs it. */
+/* exec: the exec helper (nono-exec): sets a service up between fork and execve, and its plan. */
 #ifndef NONO_EXEC_H
 #define NONO_EXEC_H
 
@@ -7,13 +7,12 @@
 struct policy;
 
 /*
- * uv_spawn has no hook between fork and exec, so every service is spawned as
- * "nono-supervise __exec" with a socket on EXEC_FD. The supervisor writes the plan (JSON)
+ * Nothing can run between our fork and the service's exec, so every service is spawned as
+ * the helper nono-exec with a socket on EXEC_FD. The supervisor writes the plan (JSON)
  * and shuts down its writing side; the helper applies it and execs the service. A failure
  * before execve writes one line to EXEC_FD and exits EXEC_FAILED; the socket is close-on-
  * exec, so a successful exec leaves it silent.
  */
-#define EXEC_MODE "__exec"
 #define EXEC_FD 3
 #define EXEC_FAILED 121
 #define EXEC_PLAN_MAX (256 * 1024)
@@ -28,6 +27,9 @@ struct exec_plan {
 	pid_t ppid;		/* the supervisor, to close the PDEATHSIG race */
 	const struct policy *policy;	/* the sandbox; NULL or sandbox_off: none */
 };
+
+/* The helper binary: next to ours (a build tree, one bin dir), else in libexec. */
+int exec_helper_path(char *out, size_t len);
 
 /* Serialise a plan; *out is malloc'd. */
 int exec_plan_encode(const struct exec_plan *plan, char **out);

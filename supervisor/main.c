@@ -1,4 +1,4 @@
-/* main: nono-supervise's command line: check a config, run the daemon, or be the exec helper. */
+/* main: nono-supervise's command line: check a config, explain a sandbox, run the daemon. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "exec.h"
 #include "sandbox.h"
 #include "util.h"
 #include "supervisor.h"
@@ -128,8 +127,6 @@ int main(int argc, char **argv)
 	const char *explain_name = NULL;
 	int opt;
 
-	if (argc >= 2 && strcmp(argv[1], EXEC_MODE) == 0)
-		exec_helper_main();
 	while ((opt = getopt_long(argc, argv, "fnhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':

@@ -35,6 +35,7 @@ enum {
 	OPT_TIMEOUT = 1 << 2,
 	OPT_LINES = 1 << 3,
 	OPT_FOLLOW = 1 << 4,
+	OPT_AUDIT = 1 << 8,
 	OPT_SOCKET = 1 << 5,
 	OPT_CONFIG = 1 << 6,
 	OPT_HELP = 1 << 7,
@@ -58,6 +59,7 @@ static const struct option_def options[] = {
 	{ OPT_TIMEOUT, 0, "timeout", "DURATION", "how long to wait for services to settle (default 60s)" },
 	{ OPT_LINES, 'n', "lines", "N", "print the last N lines (default 20)" },
 	{ OPT_FOLLOW, 'f', "follow", NULL, "keep printing new output, across log rotation" },
+	{ OPT_AUDIT, 0, "audit", NULL, "the service's audit records (credential proxy) instead" },
 };
 
 enum names_spec {
@@ -252,6 +254,8 @@ static cJSON *build_request(const struct args *a)
 		ok = cJSON_AddStringToObject(req, "name", a->names[0]);
 	else if (ok && a->n_names > 0)
 		ok = cJSON_AddItemToObject(req, "names", cJSON_CreateStringArray(a->names, a->n_names));
+	if (ok && (a->set & OPT_AUDIT))
+		ok = cJSON_AddTrueToObject(req, "audit") != NULL;
 	if (ok && (cmd->opts & OPT_NO_WAIT))
 		ok = cJSON_AddBoolToObject(req, "wait", !(a->set & OPT_NO_WAIT)) &&
 		     cJSON_AddNumberToObject(req, "timeout_ms", (double)a->timeout_ms);
@@ -625,6 +629,29 @@ static int follow(const char *path, int fd, off_t pos)
 	return r;
 }
 
+/* A service's records from the audit log, as the JSON lines they are. */
+static int print_audit(const char *path, const char *service)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		cJSON *rec = cJSON_ParseWithLength(line, (size_t)n);
+		const char *svc = json_str(rec, "service");
+
+		if (svc && strcmp(svc, service) == 0)
+			fwrite(line, 1, (size_t)n, stdout);
+		cJSON_Delete(rec);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
 static int cmd_logs(const struct args *a)
 {
 	cJSON *reply = call(a, NULL);
@@ -642,6 +669,14 @@ static int cmd_logs(const struct args *a)
 		return 1;
 	}
 	cJSON_Delete(reply);
+	if (a->set & OPT_AUDIT) {
+		r = print_audit(path, a->names[0]);
+		if (r < 0) {
+			fprintf(stderr, "nonoctl: %s: %s\n", path, strerror(-r));
+			return 1;
+		}
+		return 0;
+	}
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
@@ -690,6 +725,25 @@ static int cmd_shutdown(const struct args *a)
 	return 0;
 }
 
+static int cmd_audit(const struct args *a)
+{
+	cJSON *reply;
+
+	if (strcmp(a->names[0], "verify") != 0) {
+		fprintf(stderr, "nonoctl: audit %s: unknown; try 'nonoctl audit verify'\n",
+			a->names[0]);
+		return 1;
+	}
+	/* The daemon checks the chain (it has the hashing code; this client stays small). */
+	reply = call(a, NULL);
+	if (!reply)
+		return 1;
+	printf("%s: %.0f records, hash chain intact\n", json_str(reply, "path"),
+	       json_num(reply, "records"));
+	cJSON_Delete(reply);
+	return 0;
+}
+
 static int cmd_explain(const struct args *a)
 {
 	cJSON *reply = call(a, NULL);
@@ -732,7 +786,8 @@ static const struct command commands[] = {
 	{ "stop", NAMES_SOME, OPT_NO_WAIT | OPT_TIMEOUT, "stop services, wait until they are gone", cmd_control },
 	{ "restart", NAMES_SOME, OPT_NO_WAIT | OPT_TIMEOUT, "stop, then start services", cmd_control },
 	{ "reload", NAMES_NONE, 0, "re-read the config; restart only changed services", cmd_reload },
-	{ "logs", NAMES_ONE, OPT_LINES | OPT_FOLLOW, "print the end of a service's log", cmd_logs },
+	{ "logs", NAMES_ONE, OPT_LINES | OPT_FOLLOW | OPT_AUDIT, "print the end of a service's log", cmd_logs },
+	{ "audit", NAMES_ONE, 0, "audit verify: check the audit log's hash chain", cmd_audit },
 	{ "explain", NAMES_ONE, 0, "print a service's compiled sandbox policy", cmd_explain },
 	{ "shutdown", NAMES_NONE, 0, "stop every service, then the daemon", cmd_shutdown },
 	{ "version", NAMES_NONE, 0, "print client and daemon versions", cmd_version },

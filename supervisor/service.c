@@ -454,11 +454,11 @@ static void run_cgroup_release(struct service *s)
 
 static void spawn(struct service *s)
 {
-	char *args[] = { "nono-supervise", EXEC_MODE, NULL }, *no_env[] = { NULL };
+	char *args[] = { "nono-exec", NULL }, *no_env[] = { NULL };
 	/* plan socket (ours, helper's), stdout (read, write), stderr (read, write) */
 	int fds[6] = { -1, -1, -1, -1, -1, -1 };
 	/* The helper gets no environment of ours: the service's comes in the plan. */
-	struct spawn_req req = { .path = "/proc/self/exe", .argv = args, .envp = no_env };
+	struct spawn_req req = { .path = s->sv->exec_helper, .argv = args, .envp = no_env };
 	struct policy policy;
 	bool join = false;
 	char why[512] = "";

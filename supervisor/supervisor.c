@@ -12,6 +12,7 @@
 
 #include "cgroup.h"
 #include "control.h"
+#include "exec.h"
 #include "log.h"
 #include "sandbox.h"
 #include "service.h"
@@ -274,6 +275,12 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 		log_set_fd(r);
 	}
 	sv->base_env = make_base_env();
+	r = exec_helper_path(sv->exec_helper, sizeof(sv->exec_helper));
+	if (r < 0) {
+		log_error("exec helper '%s': %s; hint: install nono-exec with nono-supervise",
+			  sv->exec_helper, strerror(-r));
+		return r;
+	}
 	if (cgroup_setup(sv->kill_mode_why, sizeof(sv->kill_mode_why)) < 0)
 		log_warn("cgroups unavailable (%s); stop falls back to process-group kills, which "
 			 "miss descendants that leave the group", sv->kill_mode_why);

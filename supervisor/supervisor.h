@@ -19,6 +19,7 @@ struct supervisor {
 	char socket_path[PATH_MAX];
 	char log_dir[PATH_MAX];
 	char **base_env;		/* what every service inherits: PATH, LANG, TZ... */
+	char exec_helper[PATH_MAX];	/* nono-exec, which builds each sandbox */
 	struct service *services;	/* the configured fleet, in file order */
 	struct service *dying;		/* removed by a reload, still stopping */
 	uv_signal_t sig_term, sig_int, sig_hup;
