@@ -271,4 +271,34 @@ s.connect(sys.argv[1]); s.sendall(b"{\"cmd\":"); time.sleep(30)' "$SOCK"
 	assert_rc 0 "nonoctl restart while another client idles"
 }
 
+# nonoctl audit verify / logs --audit over an audit log written as the proxy writes it.
+test_audit_verify_and_filter() {
+	printf '[service:web]\ncommand = %s sleep\n[service:api]\ncommand = %s sleep\n' "$HELPER" "$HELPER" | write_ini
+	start_daemon
+	"$PY" - "$LOGDIR/audit.ndjson" <<-'PY'
+	import hashlib, json, sys
+	prev = "0" * 64
+	with open(sys.argv[1], "w") as f:
+	    for i, svc in enumerate(["web", "api", "web"]):
+	        rec = {"time": "2026-12-04T19:39:2%d.123Z" % i, "service": svc, "session": "1a2b3c4d",
+	               "kind": "reverse", "method": "POST", "host": "api.openai.com",
+	               "path": "/v1/chat/completions", "status": 200, "bytes_in": 10, "bytes_out": 20,
+	               "duration_ms": 5, "decision": "allow", "reason": "", "prev": prev}
+	        line = json.dumps(rec, separators=(",", ":"))
+	        f.write(line + "\n")
+	        prev = hashlib.sha256(line.encode()).hexdigest()
+	PY
+	run ctl audit verify
+	assert_rc 0 "audit verify"
+	assert_eq "$LOGDIR/audit.ndjson: 3 records, hash chain intact" "$OUT" "verify output"
+	run ctl logs --audit web
+	assert_rc 0 "logs --audit"
+	assert_eq 2 "$(grep -c '"service":"web"' <<<"$OUT")" "web's records"
+	assert_eq 0 "$(grep -c '"service":"api"' <<<"$OUT")" "api's records"
+	sed -i '2s/"status":200/"status":201/' "$LOGDIR/audit.ndjson"	# tamper with record 2
+	run ctl audit verify
+	assert_rc 1 "audit verify after tampering"
+	assert_match ".*line 3: prev does not match the hash of line 2.*" "$OUT" "names the broken link"
+}
+
 run_tests "$@"
