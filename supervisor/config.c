@@ -1,6 +1,8 @@
 /* config: parse services.ini into plain structs (pure: reads the ini and env files, nothing else). */
 #include "config.h"
 #include "config_internal.h"
+#include "creds.h"
+#include "routes.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,29 +26,34 @@
 #define STR(x) STR_(x)
 #define STR_(x) #x
 
-enum section { SEC_NONE, SEC_SUPERVISOR, SEC_SERVICE, SEC_IGNORE };
+enum section { SEC_NONE, SEC_SUPERVISOR, SEC_SERVICE, SEC_CREDENTIAL, SEC_IGNORE };
 
 enum key {
 	K_COMMAND, K_CWD, K_ENV, K_ENV_FILE, K_USER, K_PROFILE, K_AUTOSTART, K_RESTART,
 	K_SUCCESS_EXIT_CODES, K_START_SECS, K_RESTART_DELAY, K_RESTART_DELAY_MAX, K_RESET_AFTER,
 	K_START_LIMIT, K_STOP_SIGNAL, K_STOP_TIMEOUT, K_LOG_MAX_SIZE, K_LOG_BACKUPS,
-	K_SANDBOX, K_ALLOW_DEGRADED, K_READ, K_WRITE, K_ALLOW_DOMAIN,
-	K_SOCKET, K_LOG_DIR, K_COUNT
+	K_SANDBOX, K_ALLOW_DEGRADED, K_READ, K_WRITE, K_ALLOW_DOMAIN, K_CREDENTIALS,
+	K_SOCKET, K_LOG_DIR,
+	K_SOURCE, K_ROUTE, K_UPSTREAM, K_CA, K_HEADER, K_FORMAT, K_VAR, K_COUNT
 };
 
 enum kind { T_ARGV, T_STR, T_PATH, T_ENV, T_ENV_FILE, T_PROFILE, T_BOOL, T_RESTART, T_CODES,
-	    T_DURATION, T_LIMIT, T_SIGNAL, T_SIZE, T_BACKUPS, T_PATH_LIST, T_HOST_LIST };
+	    T_DURATION, T_LIMIT, T_SIGNAL, T_SIZE, T_BACKUPS, T_PATH_LIST, T_HOST_LIST, T_NAMES,
+	    T_SOURCE, T_CHECKED };
 
 #define KEY_REPEAT 1u		/* may appear more than once */
 #define KEY_NONZERO 2u		/* a duration that must be > 0 */
 #define KEY_SOCKET 4u		/* a path that must fit in sockaddr_un */
+#define KEY_NO_ECHO 8u		/* a bad value is not repeated: it may be a pasted key */
 
 struct key_def {
 	const char *name;
 	enum section sec;
 	enum kind kind;
-	size_t off;		/* into struct service_config or struct config */
+	size_t off;		/* into struct service_config, credential_config or config */
 	unsigned flags;
+	size_t max;		/* bytes of the value (of the resolved path for T_PATH), 0 = no limit */
+	bool (*ok)(const char *v);	/* T_CHECKED: the syntax of the string */
 	const char *expect;	/* for "bad KEY 'VALUE' (expected ...)" */
 };
 
@@ -56,6 +63,13 @@ struct key_def {
 #define SVC(key, nm, kd, member, fl, exp) \
 	[key] = { .name = nm, .sec = SEC_SERVICE, .kind = kd, \
 		  .off = offsetof(struct service_config, member), .flags = fl, .expect = exp }
+
+#define CRED(key, nm, kd, member, check, mx, exp) \
+	[key] = { .name = nm, .sec = SEC_CREDENTIAL, .kind = kd, \
+		  .off = offsetof(struct credential_config, member), .flags = KEY_NO_ECHO, \
+		  .ok = check, .max = mx, .expect = exp }
+
+static bool var_ok(const char *v);
 
 static const struct key_def keys[K_COUNT] = {
 	SVC(K_COMMAND, "command", T_ARGV, argv, 0, NULL),
@@ -86,10 +100,27 @@ static const struct key_def keys[K_COUNT] = {
 	SVC(K_STOP_TIMEOUT, "stop_timeout", T_DURATION, stop_timeout_ms, KEY_NONZERO, DURATION_NZ),
 	SVC(K_LOG_MAX_SIZE, "log_max_size", T_SIZE, log_max_size, 0, "a size like 64K, 10M or 1G"),
 	SVC(K_LOG_BACKUPS, "log_backups", T_BACKUPS, log_backups, 0, "a number 0-100"),
+	SVC(K_CREDENTIALS, "credentials", T_NAMES, credentials, 0,
+	    "names of [credential:NAME] sections separated by commas or spaces"),
 	[K_SOCKET] = { .name = "socket", .sec = SEC_SUPERVISOR, .kind = T_PATH,
 		       .off = offsetof(struct config, socket), .flags = KEY_SOCKET },
 	[K_LOG_DIR] = { .name = "log_dir", .sec = SEC_SUPERVISOR, .kind = T_PATH,
 			.off = offsetof(struct config, log_dir) },
+	/* a credential section's values are never repeated in messages (see KEY_NO_ECHO) */
+	CRED(K_SOURCE, "source", T_SOURCE, source, NULL, 0,
+	     "keyring:ACCOUNT, file:PATH, env:VAR or systemd:NAME"),
+	CRED(K_ROUTE, "route", T_CHECKED, route, config__route_name_ok, ROUTE_NAME_MAX,
+	     "a route name of 1-" STR(ROUTE_NAME_MAX) " characters A-Z a-z 0-9 _ -"),
+	CRED(K_UPSTREAM, "upstream", T_CHECKED, upstream, config__url_ok, ROUTE_URL_MAX,
+	     "an https:// or http:// URL of at most " STR(ROUTE_URL_MAX) " bytes"),
+	CRED(K_CA, "ca", T_PATH, ca, NULL, ROUTE_CA_MAX, NULL),
+	CRED(K_HEADER, "header", T_CHECKED, header, config__header_ok, ROUTE_HEADER_MAX,
+	     "a header name of at most " STR(ROUTE_HEADER_MAX) " characters like Authorization or x-api-key"),
+	CRED(K_FORMAT, "format", T_CHECKED, format, config__format_ok, ROUTE_FORMAT_MAX,
+	     "at most " STR(ROUTE_FORMAT_MAX) " printable characters with exactly one {} where the key goes, "
+	     "like Bearer {}"),
+	CRED(K_VAR, "env", T_CHECKED, env, var_ok, ROUTE_ENV_MAX,
+	     "a variable name of at most " STR(ROUTE_ENV_MAX) " characters like OPENAI_API_KEY"),
 };
 
 static const struct service_config service_defaults = {
@@ -122,9 +153,9 @@ struct parse {
 	bool have_prev;		/* an indented line would continue a value (inih's prev_name) */
 	bool swallow;		/* drop the continuation lines of a line already reported */
 	enum section sec;
-	size_t svc_cap;
+	size_t svc_cap, cred_cap;
 	int seen_sup[K_COUNT];	/* line each key was first set on, 0 = not yet */
-	int seen_svc[K_COUNT];
+	int seen_sec[K_COUNT];	/* of the current [service:] or [credential:] section */
 	struct config__strv file_env, env;	/* of the current service, merged when it ends */
 	int key;		/* enum key being collected, -1 = none or ignored */
 	int key_line;
@@ -174,6 +205,11 @@ static struct service_config *cur(struct parse *p)
 	return &p->cfg->services[p->cfg->n_services - 1];
 }
 
+static struct credential_config *cur_cred(struct parse *p)
+{
+	return &p->cfg->credentials[p->cfg->n_credentials - 1];
+}
+
 /* An error about the value being applied: "file:line: service 'web': msg". */
 static void kerr(struct parse *p, const char *fmt, ...)
 {
@@ -185,6 +221,8 @@ static void kerr(struct parse *p, const char *fmt, ...)
 	va_end(ap);
 	if (p->sec == SEC_SERVICE)
 		perr(p, p->key_line, "service '%s': %s", cur(p)->name, msg);
+	else if (p->sec == SEC_CREDENTIAL)
+		perr(p, p->key_line, "credential '%s': %s", cur_cred(p)->name, msg);
 	else
 		perr(p, p->key_line, "supervisor: %s", msg);
 }
@@ -272,6 +310,11 @@ static bool env_name_ok(const char *s, size_t len)
 		if (!(isascii((unsigned char)s[i]) && (isalnum((unsigned char)s[i]) || s[i] == '_')))
 			return false;
 	return true;
+}
+
+static bool var_ok(const char *v)
+{
+	return env_name_ok(v, strlen(v));
 }
 
 static char *path_join(const char *dir, const char *rel)
@@ -406,18 +449,123 @@ static int parse_codes(struct service_config *s, const char *v)
 	return count ? 0 : -EINVAL;
 }
 
+/* Service and credential names: true, or false with why in msg. */
+static bool name_check(const char *what, const char *name, char *msg, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (!n)
+		snprintf(msg, len, "empty %s name in [%s:]", what, what);
+	else if (n > CONFIG_NAME_MAX)
+		snprintf(msg, len, "%s name '%s' too long (%zu > %d characters)", what, name, n,
+			 CONFIG_NAME_MAX);
+	else if (strspn(name, NAME_CHARS ".-") != n || name[0] == '.' || name[0] == '-')
+		snprintf(msg, len, "bad %s name '%s' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')",
+			 what, name);
+	else if (strcmp(name, "all") == 0)
+		snprintf(msg, len, "%s name 'all' is reserved", what);
+	else
+		return true;
+	return false;
+}
+
+/* credentials = a, b: known names are checked once the whole file is read (resolve_credentials). */
+static int set_names(struct parse *p, struct service_config *s, const char *v)
+{
+	char msg[MSG_MAX], *name, **names = NULL;
+	size_t len, i;
+	int rc = 0;
+
+	s->credentials_line = p->key_line;
+	for (;;) {
+		v += strspn(v, ", \t");
+		if (!*v)
+			break;
+		len = strcspn(v, ", \t");
+		name = strndup(v, len);
+		v += len;
+		if (!name) {
+			rc = -ENOMEM;
+			break;
+		}
+		for (i = 0; names && names[i] && strcmp(names[i], name) != 0; i++)
+			;
+		if (!name_check("credential", name, msg, sizeof(msg))) {
+			kerr(p, "credentials: %s", msg);
+			rc = -EINVAL;
+		} else if (names && names[i]) {
+			kerr(p, "credentials: '%s' listed twice", name);
+			rc = -EINVAL;
+		} else if (strv_add(&names, name) < 0) {
+			rc = -ENOMEM;
+			break;
+		} else {
+			continue;
+		}
+		free(name);
+	}
+	if (rc < 0)
+		config_strv_free(names);
+	else
+		s->credentials = names;
+	return rc;
+}
+
+static bool source_kind_known(const char *v)
+{
+	static const char *const kinds[] = { "keyring:", "file:", "env:", "systemd:" };
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strncmp(v, kinds[i], strlen(kinds[i])) == 0)
+			return true;
+	return false;
+}
+
+/* A reference to the key, never the key: a relative file: path is made absolute first. */
+static int set_source(struct parse *p, struct credential_config *c, const char *v)
+{
+	char msg[MSG_MAX], *path = NULL, *spec = NULL;
+	size_t len;
+	int rc;
+
+	if (strncmp(v, "file:", 5) == 0 && v[5] && v[5] != '/') {
+		path = path_join(p->dir, v + 5);
+		len = path ? strlen(path) + 6 : 0;
+		spec = path ? malloc(len) : NULL;
+		if (!spec) {
+			free(path);
+			return -ENOMEM;
+		}
+		snprintf(spec, len, "file:%s", path);
+		free(path);
+	}
+	rc = creds_parse_source(spec ? spec : v, &c->src, msg, sizeof(msg));
+	free(spec);
+	if (rc < 0) {
+		kerr(p, "%s", msg);
+		return -EINVAL;
+	}
+	c->source = strdup(v);
+	return c->source ? 0 : -ENOMEM;
+}
+
 /* Applies value v of key k to the current section; reports its own errors. */
 static int apply(struct parse *p, const struct key_def *k, const char *v)
 {
 	static const char *const bools[] = { "false", "no", "off", "0", "true", "yes", "on", "1" };
 	struct service_config *s = k->sec == SEC_SERVICE ? cur(p) : NULL;
-	char *dst = (s ? (char *)s : (char *)p->cfg) + k->off, **str = (char **)dst, msg[64];
+	struct credential_config *c = k->sec == SEC_CREDENTIAL ? cur_cred(p) : NULL;
+	char *dst = (s ? (char *)s : c ? (char *)c : (char *)p->cfg) + k->off, **str = (char **)dst;
 	enum restart_policy r;
 	const char *end;
 	uint64_t n, ms;
+	char msg[64];
 	size_t i;
 	int rc;
 
+	if (k->max && k->kind != T_PATH && strlen(v) > k->max)
+		goto bad_value;
 	switch (k->kind) {
 	case T_ARGV:
 		rc = config_split_argv(v, &s->argv, msg, sizeof(msg));
@@ -437,6 +585,10 @@ static int apply(struct parse *p, const struct key_def *k, const char *v)
 		if ((k->flags & KEY_SOCKET) && strlen(*str) > SOCKET_PATH_MAX) {
 			kerr(p, "socket path '%s' too long (%zu > %zu bytes); hint: use a shorter path",
 			     *str, strlen(*str), SOCKET_PATH_MAX);
+			return -EINVAL;
+		}
+		if (k->max && strlen(*str) > k->max) {
+			kerr(p, "%s path too long (%zu > %zu bytes)", k->name, strlen(*str), k->max);
 			return -EINVAL;
 		}
 		return 0;
@@ -503,8 +655,25 @@ static int apply(struct parse *p, const struct key_def *k, const char *v)
 		if (!host_ok(v))
 			break;
 		return strv_add((char ***)dst, strdup(v));
+	case T_NAMES:
+		if (!v[strspn(v, ", \t")])
+			break;
+		return set_names(p, s, v);
+	case T_SOURCE:
+		if (!source_kind_known(v))
+			break;
+		return set_source(p, c, v);
+	case T_CHECKED:
+		if (!k->ok(v))
+			break;
+		*str = strdup(v);
+		return *str ? 0 : -ENOMEM;
 	}
-	kerr(p, "bad %s '%s' (expected %s)", k->name, v, k->expect);
+bad_value:
+	if (k->flags & KEY_NO_ECHO)
+		kerr(p, "bad %s (expected %s)", k->name, k->expect);
+	else
+		kerr(p, "bad %s '%s' (expected %s)", k->name, v, k->expect);
 	return -EINVAL;
 }
 
@@ -534,8 +703,9 @@ static void val_append(struct parse *p, const char *sep, const char *v)
 
 static void start_key(struct parse *p, const char *name, const char *value)
 {
-	int i, *seen = p->sec == SEC_SERVICE ? p->seen_svc : p->seen_sup;
-	char where[CONFIG_NAME_MAX + 16] = "[supervisor]";
+	int i, *seen = p->sec == SEC_SUPERVISOR ? p->seen_sup : p->seen_sec;
+	char where[CONFIG_NAME_MAX + 16] = "[supervisor]", known[128];
+	size_t used;
 
 	p->key = -1;
 	p->key_line = p->lineno;
@@ -548,10 +718,19 @@ static void start_key(struct parse *p, const char *name, const char *value)
 	}
 	if (p->sec == SEC_SERVICE)
 		snprintf(where, sizeof(where), "[service:%s]", cur(p)->name);
+	else if (p->sec == SEC_CREDENTIAL)
+		snprintf(where, sizeof(where), "[credential:%s]", cur_cred(p)->name);
 	for (i = 0; i < K_COUNT; i++)
 		if (keys[i].sec == p->sec && strcmp(keys[i].name, name) == 0)
 			break;
-	if (i == K_COUNT) {
+	if (i == K_COUNT && p->sec == SEC_CREDENTIAL) {
+		/* not repeated: a pasted key "c2stbGl2ZQ==" reads as key "c2stbGl2ZQ" */
+		for (i = 0, used = 0; i < K_COUNT; i++)
+			if (keys[i].sec == SEC_CREDENTIAL && used < sizeof(known))
+				used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+							 used ? ", " : "", keys[i].name);
+		perr(p, p->lineno, "unknown key in %s (expected one of %s)", where, known);
+	} else if (i == K_COUNT) {
 		perr(p, p->lineno, "unknown key '%s' in %s", name, where);
 	} else if (seen[i] && !(keys[i].flags & KEY_REPEAT)) {
 		perr(p, p->lineno, "duplicate key '%s' in %s (first set on line %d)", name, where, seen[i]);
@@ -592,6 +771,8 @@ static void end_section(struct parse *p)
 	size_t i;
 	int line;
 
+	if (p->sec == SEC_CREDENTIAL && !p->seen_sec[K_SOURCE])
+		perr(p, cur_cred(p)->line, "credential '%s': missing 'source'", cur_cred(p)->name);
 	if (p->sec != SEC_SERVICE) {
 		p->sec = SEC_NONE;
 		return;
@@ -612,36 +793,38 @@ static void end_section(struct parse *p)
 	if (!s->env)
 		p->sys_err = -ENOMEM;
 
-	if (!p->seen_svc[K_COMMAND])
+	if (!p->seen_sec[K_COMMAND])
 		perr(p, s->line, "service '%s': missing 'command'", s->name);
-	line = p->seen_svc[K_RESTART_DELAY_MAX] ? p->seen_svc[K_RESTART_DELAY_MAX] : p->seen_svc[K_RESTART_DELAY];
+	line = p->seen_sec[K_RESTART_DELAY_MAX] ? p->seen_sec[K_RESTART_DELAY_MAX] : p->seen_sec[K_RESTART_DELAY];
 	if (s->restart_delay_max_ms < s->restart_delay_ms)
 		perr(p, line, "service '%s': restart_delay_max (%" PRIu64 "ms) is less than restart_delay (%"
 		     PRIu64 "ms)", s->name, s->restart_delay_max_ms, s->restart_delay_ms);
 }
 
-static bool service_name_ok(struct parse *p, const char *name)
+static bool section_name_ok(struct parse *p, bool service, const char *name)
 {
 	struct config *cfg = p->cfg;
-	size_t len = strlen(name), i;
+	char msg[MSG_MAX];
+	size_t i;
 
-	if (!len) {
-		perr(p, p->lineno, "empty service name in [service:]");
-	} else if (len > CONFIG_NAME_MAX) {
-		perr(p, p->lineno, "service name '%s' too long (%zu > %d characters)", name, len,
-		     CONFIG_NAME_MAX);
-	} else if (strspn(name, NAME_CHARS ".-") != len || name[0] == '.' || name[0] == '-') {
-		perr(p, p->lineno, "bad service name '%s' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')",
-		     name);
-	} else if (strcmp(name, "all") == 0) {
-		perr(p, p->lineno, "service name 'all' is reserved");
-	} else if (cfg->n_services == CONFIG_MAX_SERVICES) {
+	if (!name_check(service ? "service" : "credential", name, msg, sizeof(msg))) {
+		perr(p, p->lineno, "%s", msg);
+	} else if (service && cfg->n_services == CONFIG_MAX_SERVICES) {
 		perr(p, p->lineno, "too many services (limit %d)", CONFIG_MAX_SERVICES);
+	} else if (!service && cfg->n_credentials == CONFIG_MAX_CREDENTIALS) {
+		perr(p, p->lineno, "too many credentials (limit %d)", CONFIG_MAX_CREDENTIALS);
 	} else {
-		for (i = 0; i < cfg->n_services; i++) {
+		for (i = 0; service && i < cfg->n_services; i++) {
 			if (strcmp(cfg->services[i].name, name) == 0) {
 				perr(p, p->lineno, "duplicate service '%s' (first defined on line %d)", name,
 				     cfg->services[i].line);
+				return false;
+			}
+		}
+		for (i = 0; !service && i < cfg->n_credentials; i++) {
+			if (strcmp(cfg->credentials[i].name, name) == 0) {
+				perr(p, p->lineno, "duplicate credential '%s' (first defined on line %d)",
+				     name, cfg->credentials[i].line);
 				return false;
 			}
 		}
@@ -650,49 +833,118 @@ static bool service_name_ok(struct parse *p, const char *name)
 	return false;
 }
 
-static void begin_section(struct parse *p, const char *text, size_t len)
+/* Room for one more element of size in *v (n used, *cap allocated): 0 or -ENOMEM. */
+static int grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	nv = realloc(*(void **)v, ncap * size);
+	if (!nv)
+		return -ENOMEM;
+	*(void **)v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+static void begin_service(struct parse *p, const char *name)
 {
 	struct config *cfg = p->cfg;
+	struct service_config *svc;
+
+	if (!section_name_ok(p, true, name))
+		return;
+	if (grow(&cfg->services, cfg->n_services, &p->svc_cap, sizeof(*svc)) < 0) {
+		p->sys_err = -ENOMEM;
+		return;
+	}
+	svc = &cfg->services[cfg->n_services];
+	*svc = service_defaults;
+	svc->line = p->lineno;
+	svc->name = strdup(name);
+	if (!svc->name) {
+		p->sys_err = -ENOMEM;
+		return;
+	}
+	cfg->n_services++;
+	memset(p->seen_sec, 0, sizeof(p->seen_sec));
+	p->sec = SEC_SERVICE;
+}
+
+static void begin_credential(struct parse *p, const char *name)
+{
+	struct config *cfg = p->cfg;
+	struct credential_config *c;
+
+	if (!section_name_ok(p, false, name))
+		return;
+	if (grow(&cfg->credentials, cfg->n_credentials, &p->cred_cap, sizeof(*c)) < 0) {
+		p->sys_err = -ENOMEM;
+		return;
+	}
+	c = &cfg->credentials[cfg->n_credentials];
+	*c = (struct credential_config){ .line = p->lineno, .name = strdup(name) };
+	if (!c->name) {
+		p->sys_err = -ENOMEM;
+		return;
+	}
+	cfg->n_credentials++;
+	memset(p->seen_sec, 0, sizeof(p->seen_sec));
+	p->sec = SEC_CREDENTIAL;
+}
+
+static void begin_section(struct parse *p, const char *text, size_t len)
+{
 	char buf[CONFIG_LINE_MAX + 1], *name;
-	struct service_config *svcs;
-	size_t cap;
 
 	end_section(p);
 	p->sec = SEC_IGNORE;
 	snprintf(buf, sizeof(buf), "%.*s", (int)len, text);
 	name = trim(buf);
-	if (strcmp(name, "supervisor") == 0) {
+	if (strcmp(name, "supervisor") == 0)
 		p->sec = SEC_SUPERVISOR;
-		return;
-	}
-	if (strncmp(name, "service:", 8) != 0) {
-		perr(p, p->lineno, "unknown section '[%s]'; expected [supervisor] or [service:NAME]", name);
-		return;
-	}
-	name += 8;
-	if (!service_name_ok(p, name))
-		return;
-	if (cfg->n_services == p->svc_cap) {
-		cap = p->svc_cap ? p->svc_cap * 2 : 8;
-		svcs = realloc(cfg->services, cap * sizeof(*svcs));
-		if (!svcs) {
+	else if (strncmp(name, "service:", 8) == 0)
+		begin_service(p, name + 8);
+	else if (strncmp(name, "credential:", 11) == 0)
+		begin_credential(p, name + 11);
+	else
+		perr(p, p->lineno, "unknown section '[%s]'; expected [supervisor], [service:NAME] or "
+		     "[credential:NAME]", name);
+}
+
+/*
+ * Once the whole file is read: every name in a service's credentials must be a
+ * [credential:NAME] section, and the service gets its own copy of each (see config.h).
+ */
+static void resolve_credentials(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	const struct credential_config *c;
+	struct service_config *s;
+	size_t i, j, n;
+
+	for (i = 0; i < cfg->n_services && !p->sys_err; i++) {
+		s = &cfg->services[i];
+		for (n = 0; s->credentials && s->credentials[n]; n++)
+			;
+		if (!n)
+			continue;
+		s->credential_defs = calloc(n, sizeof(*s->credential_defs));
+		if (!s->credential_defs) {
 			p->sys_err = -ENOMEM;
 			return;
 		}
-		cfg->services = svcs;
-		p->svc_cap = cap;
+		for (j = 0; j < n; j++) {
+			c = config_find_credential(cfg, s->credentials[j]);
+			if (!c)
+				perr(p, s->credentials_line, "service '%s': unknown credential '%s'",
+				     s->name, s->credentials[j]);
+			else if (config_credential_copy(&s->credential_defs[j], c) < 0)
+				p->sys_err = -ENOMEM;
+		}
 	}
-	svcs = &cfg->services[cfg->n_services];
-	*svcs = service_defaults;
-	svcs->line = p->lineno;
-	svcs->name = strdup(name);
-	if (!svcs->name) {
-		p->sys_err = -ENOMEM;
-		return;
-	}
-	cfg->n_services++;
-	memset(p->seen_svc, 0, sizeof(p->seen_svc));
-	p->sec = SEC_SERVICE;
 }
 
 /* ---- the inih callbacks ---- */
@@ -792,13 +1044,23 @@ static char *read_line(char *str, int num, void *stream)
 		begin_section(p, start + 1, (size_t)(sep - start - 1));
 		p->have_prev = false;
 	} else {
+		/* in a [credential:] section the line may be a pasted key: never repeat it */
 		sep = find_sep(start, "=:");
+		if ((*sep != '=' && *sep != ':') && p->sec == SEC_CREDENTIAL) {
+			perr(p, p->lineno, "expected 'key = value' or '[section]'; hint: the key itself "
+			     "never goes here, use source = keyring:ACCOUNT, file:PATH, env:VAR or "
+			     "systemd:NAME");
+			return str;
+		}
 		if (*sep != '=' && *sep != ':') {
 			perr(p, p->lineno, "expected 'key = value' or '[section]', got '%s'", start);
 			return str;
 		}
 		if (sep == start) {
-			perr(p, p->lineno, "missing key name in '%s'", start);
+			if (p->sec == SEC_CREDENTIAL)
+				perr(p, p->lineno, "missing key name");
+			else
+				perr(p, p->lineno, "missing key name in '%s'", start);
 			return str;
 		}
 		p->have_prev = true;
@@ -856,6 +1118,7 @@ int config_load(struct config *cfg, const char *file, char *err, size_t errlen)
 	rc = ini_parse_stream(read_line, &p, on_value, &p);
 	flush_value(&p);
 	end_section(&p);
+	resolve_credentials(&p);
 	if (rc == -2)
 		p.sys_err = -ENOMEM;
 	else if (rc > 0 && !p.nerr)
@@ -879,6 +1142,12 @@ out:
 
 void config_service_release(struct service_config *s)
 {
+	size_t i;
+
+	for (i = 0; s->credential_defs && s->credentials && s->credentials[i]; i++)
+		config_credential_release(&s->credential_defs[i]);
+	free(s->credential_defs);
+	config_strv_free(s->credentials);
 	free(s->name);
 	config_strv_free(s->argv);
 	free(s->cwd);
@@ -900,6 +1169,9 @@ void config_free(struct config *cfg)
 	for (i = 0; i < cfg->n_services; i++)
 		config_service_release(&cfg->services[i]);
 	free(cfg->services);
+	for (i = 0; i < cfg->n_credentials; i++)
+		config_credential_release(&cfg->credentials[i]);
+	free(cfg->credentials);
 	free(cfg->path);
 	free(cfg->socket);
 	free(cfg->log_dir);
@@ -913,6 +1185,16 @@ const struct service_config *config_find(const struct config *cfg, const char *n
 	for (i = 0; i < cfg->n_services; i++)	/* a NULL name: the service was moved out */
 		if (cfg->services[i].name && strcmp(cfg->services[i].name, name) == 0)
 			return &cfg->services[i];
+	return NULL;
+}
+
+const struct credential_config *config_find_credential(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_credentials; i++)
+		if (strcmp(cfg->credentials[i].name, name) == 0)
+			return &cfg->credentials[i];
 	return NULL;
 }
 
@@ -932,6 +1214,22 @@ static bool strv_eq(char *const *a, char *const *b)
 	return !(a && a[i]) && !(b && b[i]);
 }
 
+/* The same names in the same order, and the same definitions behind them. */
+static bool credentials_eq(const struct service_config *a, const struct service_config *b)
+{
+	size_t i;
+
+	if (!strv_eq(a->credentials, b->credentials))
+		return false;
+	for (i = 0; a->credentials && a->credentials[i]; i++) {
+		if (!a->credential_defs || !b->credential_defs)
+			return a->credential_defs == b->credential_defs;
+		if (!config_credential_equal(&a->credential_defs[i], &b->credential_defs[i]))
+			return false;
+	}
+	return true;
+}
+
 bool service_config_equal(const struct service_config *a, const struct service_config *b)
 {
 	return str_eq(a->name, b->name) && strv_eq(a->argv, b->argv) && str_eq(a->cwd, b->cwd) &&
@@ -946,7 +1244,7 @@ bool service_config_equal(const struct service_config *a, const struct service_c
 	       a->log_max_size == b->log_max_size && a->log_backups == b->log_backups &&
 	       a->sandbox == b->sandbox && a->allow_degraded == b->allow_degraded &&
 	       strv_eq(a->read, b->read) && strv_eq(a->write, b->write) &&
-	       strv_eq(a->allow_domain, b->allow_domain);
+	       strv_eq(a->allow_domain, b->allow_domain) && credentials_eq(a, b);
 }
 
 /* Writes a then b, or an empty string when they do not fit. */

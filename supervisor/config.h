@@ -6,11 +6,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "creds.h"
+
 #define CONFIG_ERR_MAX 4096	/* all error lines of one parse, '\n'-separated */
 #define CONFIG_MAX_SERVICES 1024
 #define CONFIG_MAX_EXIT_CODES 16
 #define CONFIG_LINE_MAX 199	/* Debian's libinih cuts longer lines */
-#define CONFIG_NAME_MAX 64	/* service names: [A-Za-z0-9_.-], not starting with '.' */
+#define CONFIG_NAME_MAX 64	/* service and credential names: [A-Za-z0-9_.-], not starting with '.' */
+#define CONFIG_MAX_CREDENTIALS 256
+
+/*
+ * A [credential:NAME] section: where the real key is (a reference: the parser never reads a key)
+ * and the route overrides, NULL when not set. Only syntax is checked here; the supervisor
+ * resolves route and overrides against routes.json (routes_resolve) and loads the key.
+ */
+struct credential_config {
+	char *name;
+	char *source;		/* as written: "keyring:openai" (a reference, safe to show) */
+	struct cred_source src;	/* parsed; a relative file: path made absolute against the ini's dir */
+	char *route;		/* built-in route to start from, NULL = NAME */
+	char *upstream;		/* http:// or https:// URL */
+	char *ca;		/* absolute PEM path */
+	char *header;
+	char *format;		/* exactly one "{}" */
+	char *env;		/* phantom variable */
+	int line;		/* line of the [credential:NAME] header, for messages */
+};
 
 enum restart_policy {
 	RESTART_ALWAYS,
@@ -31,6 +52,14 @@ struct service_config {
 	char **read;		/* per-service grants and hosts, NULL-terminated (NULL = none) */
 	char **write;
 	char **allow_domain;
+	/*
+	 * credentials = a, b: the names, and copies of those [credential:NAME] sections in the
+	 * same order (so the service owns what it uses after the config is freed, and a changed
+	 * credential section makes service_config_equal() false). Both NULL when none.
+	 */
+	char **credentials;
+	struct credential_config *credential_defs;
+	int credentials_line;		/* of the credentials key, for messages */
 	bool autostart;		/* default true */
 	enum restart_policy restart;	/* default on-failure */
 	int success_codes[CONFIG_MAX_EXIT_CODES];	/* default {0} */
@@ -54,6 +83,8 @@ struct config {
 	char *log_dir;		/* NULL = default (config_default_log_dir) */
 	struct service_config *services;
 	size_t n_services;
+	struct credential_config *credentials;	/* in file order */
+	size_t n_credentials;
 };
 
 /*
@@ -66,8 +97,19 @@ void config_free(struct config *cfg);
 void config_service_release(struct service_config *sc);
 
 const struct service_config *config_find(const struct config *cfg, const char *name);
+const struct credential_config *config_find_credential(const struct config *cfg, const char *name);
 
-/* True when two definitions would run the same thing the same way (reload keeps it running). */
+/* Free what one credential_config owns (not the struct itself). */
+void config_credential_release(struct credential_config *c);
+/* Deep copy: 0 or -ENOMEM (dst then owns nothing). */
+int config_credential_copy(struct credential_config *dst, const struct credential_config *src);
+/* Same name, key reference and route settings (the spelling of source and the line may differ). */
+bool config_credential_equal(const struct credential_config *a, const struct credential_config *b);
+
+/*
+ * True when two definitions would run the same thing the same way (reload keeps it running).
+ * Compares the credential sections the services use too (their copies in credential_defs).
+ */
 bool service_config_equal(const struct service_config *a, const struct service_config *b);
 
 /* Defaults when [supervisor] does not set them: root and non-root locations (see README). */

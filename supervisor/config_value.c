@@ -1,5 +1,6 @@
 /* config_value: the small value parsers of the config module (durations, sizes, signals, restart
- * policy names, shell-like argv splitting), usable without an ini file (nonoctl, tests). */
+ * policy names, shell-like argv splitting, credential settings) and credential_config copies,
+ * usable without an ini file (nonoctl, tests). */
 #include "config.h"
 #include "config_internal.h"
 
@@ -246,4 +247,104 @@ out:
 	else
 		*argv = sv.v;
 	return rc;
+}
+
+/* ---- credential settings ---- */
+
+static bool route_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
+bool config__route_name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!route_char(*s))
+			return false;
+	return true;
+}
+
+bool config__url_ok(const char *s)
+{
+	if (strncasecmp(s, "https://", 8) == 0)
+		s += 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		s += 7;
+	else
+		return false;
+	if (!*s || *s == '/')
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+bool config__header_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!route_char(*s) && !strchr("!#$%&'*+.^`|~", *s))
+			return false;
+	return true;
+}
+
+bool config__format_ok(const char *s)
+{
+	const char *hole = strstr(s, "{}");
+
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			return false;
+	return hole && !strstr(hole + 2, "{}");
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+void config_credential_release(struct credential_config *c)
+{
+	free(c->name);
+	free(c->source);
+	free(c->route);
+	free(c->upstream);
+	free(c->ca);
+	free(c->header);
+	free(c->format);
+	free(c->env);
+}
+
+static int dup_field(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return !src || *dst ? 0 : -ENOMEM;
+}
+
+int config_credential_copy(struct credential_config *dst, const struct credential_config *src)
+{
+	*dst = (struct credential_config){ .src = src->src, .line = src->line };
+	if (dup_field(&dst->name, src->name) < 0 || dup_field(&dst->source, src->source) < 0 ||
+	    dup_field(&dst->route, src->route) < 0 || dup_field(&dst->upstream, src->upstream) < 0 ||
+	    dup_field(&dst->ca, src->ca) < 0 || dup_field(&dst->header, src->header) < 0 ||
+	    dup_field(&dst->format, src->format) < 0 || dup_field(&dst->env, src->env) < 0) {
+		config_credential_release(dst);
+		*dst = (struct credential_config){ 0 };
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+bool config_credential_equal(const struct credential_config *a, const struct credential_config *b)
+{
+	return str_eq(a->name, b->name) && a->src.kind == b->src.kind &&
+	       strcmp(a->src.ref, b->src.ref) == 0 && str_eq(a->route, b->route) &&
+	       str_eq(a->upstream, b->upstream) && str_eq(a->ca, b->ca) &&
+	       str_eq(a->header, b->header) && str_eq(a->format, b->format) &&
+	       str_eq(a->env, b->env);
 }

@@ -15,6 +15,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MAXW 8
+#define SECRET "sk-live-0123456789abcdef"
 
 static char tdir[PATH_MAX];	/* the test's scratch directory (cwd) */
 static char rdir[PATH_MAX];	/* its realpath, as config.c reports paths */
@@ -889,8 +890,10 @@ Test(config, errors)
 	} cases[] = {
 		/* sections */
 		{ "[servce:x]\ncommand = a\n",
-		  "services.ini:1: unknown section '[servce:x]'; expected [supervisor] or [service:NAME]" },
-		{ "[]\n", "services.ini:1: unknown section '[]'; expected [supervisor] or [service:NAME]" },
+		  "services.ini:1: unknown section '[servce:x]'; expected [supervisor], [service:NAME] or "
+		  "[credential:NAME]" },
+		{ "[]\n", "services.ini:1: unknown section '[]'; expected [supervisor], [service:NAME] or "
+		  "[credential:NAME]" },
 		{ "[service:]\ncommand = a\n", "services.ini:1: empty service name in [service:]" },
 		{ "[service:a b]\ncommand = a\n",
 		  "services.ini:1: bad service name 'a b' (use A-Z a-z 0-9 _ . -, not starting with '.' or '-')" },
@@ -1053,7 +1056,7 @@ Test(config, errors)
 		  "[service:c]\nstart_secs = soon\n[service:a]\n",
 		  "services.ini:3: service 'a': bad restart 'sometimes' (expected always, on-failure or never)\n"
 		  "services.ini:4: unknown key 'bogus' in [service:a]\n"
-		  "services.ini:6: unknown section '[servce:b]'; expected [supervisor] or [service:NAME]\n"
+		  "services.ini:6: unknown section '[servce:b]'; expected [supervisor], [service:NAME] or [credential:NAME]\n"
 		  "services.ini:9: service 'c': bad start_secs 'soon' (expected a duration like 500ms, 10s, 2m or 1h)\n"
 		  "services.ini:8: service 'c': missing 'command'\n"
 		  "services.ini:10: duplicate service 'a' (first defined on line 1)" },
@@ -1310,7 +1313,8 @@ Test(config, equal_null_and_empty_vectors)
 {
 	char *empty[] = { NULL }, *one[] = { "A=1", NULL };
 	struct service_config a = { .name = "x", .env = NULL }, b = { .name = "x", .env = empty };
-	char ***const lists[] = { &b.read, &b.write, &b.allow_domain };
+	char ***const lists[] = { &b.read, &b.write, &b.allow_domain, &b.credentials };
+	struct credential_config def = { .name = "A=1", .src = { .kind = CRED_ENV, .ref = "X" } };
 	size_t i;
 
 	cr_expect(service_config_equal(&a, &b));
@@ -1331,6 +1335,526 @@ Test(config, equal_null_and_empty_vectors)
 		cr_expect_not(service_config_equal(&b, &a), "list %zu", i);
 		*lists[i] = NULL;
 	}
+
+	/* the same names with and without the definitions behind them */
+	a.credentials = b.credentials = one;
+	b.credential_defs = &def;
+	cr_expect_not(service_config_equal(&a, &b));
+	cr_expect_not(service_config_equal(&b, &a));
+	a.credential_defs = &def;
+	cr_expect(service_config_equal(&a, &b));
+}
+
+/* ---- [credential:NAME] sections ---- */
+
+Test(config, credential_every_key)
+{
+	const struct credential_config *c;
+	const struct service_config *s;
+	char want[PATH_MAX + 32];
+
+	cr_assert_eq(load("[service:planner]\n"
+			  "command = node agent.js\n"
+			  "credentials = openai, anthropic\n"
+			  "\n"
+			  "[credential:openai]\n"
+			  "source = keyring:openai          ; the keyring account\n"
+			  "route = openai\n"
+			  "upstream = https://api.example.com/v1\n"
+			  "ca = certs/ca.pem\n"
+			  "header = Authorization\n"
+			  "format = Bearer {}\n"
+			  "env = OPENAI_API_KEY\n"
+			  "[credential:anthropic]\n"
+			  "source = file:keys/anthropic\n"),
+		     0, "%s", err);
+	cr_assert_eq(cfg.n_credentials, 2);
+	c = &cfg.credentials[0];
+	cr_expect_str_eq(c->name, "openai");
+	cr_expect_eq(c->line, 5);
+	cr_expect_str_eq(c->source, "keyring:openai");
+	cr_expect_eq(c->src.kind, CRED_KEYRING);
+	cr_expect_str_eq(c->src.ref, "openai");
+	cr_expect_str_eq(c->route, "openai");
+	cr_expect_str_eq(c->upstream, "https://api.example.com/v1");
+	snprintf(want, sizeof(want), "%s/certs/ca.pem", rdir);
+	cr_expect_str_eq(c->ca, want);
+	cr_expect_str_eq(c->header, "Authorization");
+	cr_expect_str_eq(c->format, "Bearer {}");
+	cr_expect_str_eq(c->env, "OPENAI_API_KEY");
+	c = &cfg.credentials[1];
+	cr_expect_str_eq(c->name, "anthropic");
+	cr_expect_eq(c->line, 13);
+	cr_expect_str_eq(c->source, "file:keys/anthropic");
+	cr_expect_eq(c->src.kind, CRED_FILE);
+	snprintf(want, sizeof(want), "%s/keys/anthropic", rdir);
+	cr_expect_str_eq(c->src.ref, want);
+	cr_expect_null(c->route);
+	cr_expect_null(c->upstream);
+	cr_expect_null(c->ca);
+	cr_expect_null(c->header);
+	cr_expect_null(c->format);
+	cr_expect_null(c->env);
+
+	cr_expect_eq(config_find_credential(&cfg, "openai"), &cfg.credentials[0]);
+	cr_expect_eq(config_find_credential(&cfg, "anthropic"), &cfg.credentials[1]);
+	cr_expect_null(config_find_credential(&cfg, "OpenAI"));
+	cr_expect_null(config_find_credential(&cfg, "planner"));
+
+	/* the service holds the names and its own copies of the sections, defined before or after it */
+	cr_assert_eq(cfg.n_services, 1);
+	s = &cfg.services[0];
+	expect_argv(s->credentials, (const char *const[]){ "openai", "anthropic", NULL }, "credentials");
+	cr_expect_eq(s->credentials_line, 3);
+	cr_assert_not_null(s->credential_defs);
+	cr_expect(config_credential_equal(&s->credential_defs[0], &cfg.credentials[0]));
+	cr_expect(config_credential_equal(&s->credential_defs[1], &cfg.credentials[1]));
+	cr_expect_neq(s->credential_defs[0].name, cfg.credentials[0].name);
+	cr_expect_str_eq(s->credential_defs[1].source, "file:keys/anthropic");
+	cr_expect_eq(s->credential_defs[1].line, 13);
+}
+
+Test(config, credential_defaults)
+{
+	cr_assert_eq(load("[credential:openai]\nsource = env:OPENAI_API_KEY\n"
+			  "[service:x]\ncommand = a\n"), 0, "%s", err);
+	cr_expect_eq(cfg.n_credentials, 1);
+	cr_expect_null(cfg.services[0].credentials);
+	cr_expect_null(cfg.services[0].credential_defs);
+	cr_expect_eq(cfg.services[0].credentials_line, 0);
+	cr_expect_eq(load("[credential:openai]\nsource = env:X\n"), 0, "%s", err);
+	cr_expect_eq(cfg.n_services, 0);
+	cr_expect_eq(load("[service:x]\ncommand = a\n"), 0, "%s", err);
+	cr_expect_eq(cfg.n_credentials, 0);
+	cr_expect_null(cfg.credentials);
+	cr_expect_null(config_find_credential(&cfg, "x"));
+}
+
+Test(config, credential_sources)
+{
+	static const struct {
+		const char *value;
+		enum cred_kind kind;
+		const char *ref;	/* "%s" = the ini's directory */
+	} cases[] = {
+		{ "keyring:openai", CRED_KEYRING, "openai" },
+		{ "keyring:my account", CRED_KEYRING, "my account" },
+		{ "file:/etc/nono/openai", CRED_FILE, "/etc/nono/openai" },
+		{ "file:///etc/nono/openai", CRED_FILE, "/etc/nono/openai" },
+		{ "file:openai.key", CRED_FILE, "%s/openai.key" },
+		{ "file:./keys/openai", CRED_FILE, "%s/keys/openai" },
+		{ "file:../openai", CRED_FILE, "%s/../openai" },
+		{ "env:OPENAI_API_KEY", CRED_ENV, "OPENAI_API_KEY" },
+		{ "env://OPENAI_API_KEY", CRED_ENV, "OPENAI_API_KEY" },
+		{ "systemd:openai", CRED_SYSTEMD, "openai" },
+	};
+	char ini[256], want[PATH_MAX + 32];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(ini, sizeof(ini), "[credential:c]\nsource = %s\n", cases[i].value);
+		cr_assert_eq(load(ini), 0, "%s: %s", cases[i].value, err);
+		cr_assert_eq(cfg.n_credentials, 1);
+		snprintf(want, sizeof(want), cases[i].ref, rdir);
+		cr_expect_str_eq(cfg.credentials[0].source, cases[i].value);
+		cr_expect_eq(cfg.credentials[0].src.kind, cases[i].kind, "%s", cases[i].value);
+		cr_expect_str_eq(cfg.credentials[0].src.ref, want, "%s", cases[i].value);
+	}
+	/* relative to the ini's directory, not the cwd */
+	mkdir("sub", 0755);
+	write_file("sub/s.ini", "[credential:c]\nsource = file:k\nca = ../ca.pem\n");
+	cr_assert_eq(chdir(".."), 0);
+	snprintf(want, sizeof(want), "%s/sub/s.ini", strrchr(tdir, '/') + 1);
+	config_free(&cfg);
+	cr_assert_eq(config_load(&cfg, want, err, sizeof(err)), 0, "%s", err);
+	snprintf(want, sizeof(want), "%s/sub/k", rdir);
+	cr_expect_str_eq(cfg.credentials[0].src.ref, want);
+	snprintf(want, sizeof(want), "%s/sub/../ca.pem", rdir);
+	cr_expect_str_eq(cfg.credentials[0].ca, want);
+}
+
+/* Each line after "source = env:X" in [credential:c]; want = the field it sets. */
+Test(config, credential_values)
+{
+	static const struct {
+		const char *line;
+		size_t off;
+		const char *want;	/* "%s" = the ini's directory */
+	} cases[] = {
+#define F(m) offsetof(struct credential_config, m)
+		{ "route = openai", F(route), "openai" },
+		{ "route = google-ai", F(route), "google-ai" },
+		{ "route = My_Route-2", F(route), "My_Route-2" },
+		{ "route = " L63, F(route), L63 },
+		{ "upstream = https://api.example.com/v1", F(upstream), "https://api.example.com/v1" },
+		{ "upstream = http://127.0.0.1:8443", F(upstream), "http://127.0.0.1:8443" },
+		{ "upstream = HTTPS://API.example.com", F(upstream), "HTTPS://API.example.com" },
+		{ "upstream = https://[::1]:9/x?y=1", F(upstream), "https://[::1]:9/x?y=1" },
+		{ "ca = ca.pem", F(ca), "%s/ca.pem" },
+		{ "ca = ./certs/ca.pem", F(ca), "%s/certs/ca.pem" },
+		{ "ca = /etc/ssl/private-ca.pem", F(ca), "/etc/ssl/private-ca.pem" },
+		{ "header = Authorization", F(header), "Authorization" },
+		{ "header = x-api-key", F(header), "x-api-key" },
+		{ "header = X-Goog-Api-Key", F(header), "X-Goog-Api-Key" },
+		{ "header = a!#$%&'*+.^_`|~-9", F(header), "a!#$%&'*+.^_`|~-9" },
+		{ "format = Bearer {}", F(format), "Bearer {}" },
+		{ "format = {}", F(format), "{}" },
+		{ "format = token={}; v=1", F(format), "token={}; v=1" },
+		{ "format = Basic {} x", F(format), "Basic {} x" },
+		{ "env = OPENAI_API_KEY", F(env), "OPENAI_API_KEY" },
+		{ "env = _x1", F(env), "_x1" },
+#undef F
+	};
+	char ini[512], want[PATH_MAX + 32];
+	const char *got;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(ini, sizeof(ini), "[credential:c]\nsource = env:X\n%s\n", cases[i].line);
+		cr_assert_eq(load(ini), 0, "%s: %s", cases[i].line, err);
+		got = *(char **)((char *)&cfg.credentials[0] + cases[i].off);
+		snprintf(want, sizeof(want), cases[i].want, rdir);
+		cr_expect_str_eq(got, want, "%s", cases[i].line);
+	}
+}
+
+#define SOURCES "keyring:ACCOUNT, file:PATH, env:VAR or systemd:NAME"
+#define ROUTE_EXP "(expected a route name of 1-63 characters A-Z a-z 0-9 _ -)"
+#define UPSTREAM_EXP "(expected an https:// or http:// URL of at most 512 bytes)"
+#define HEADER_EXP "(expected a header name of at most 64 characters like Authorization or x-api-key)"
+#define FORMAT_EXP "(expected at most 128 printable characters with exactly one {} where the key goes, like Bearer {})"
+#define VAR_EXP "(expected a variable name of at most 64 characters like OPENAI_API_KEY)"
+#define NAME_RULE "(use A-Z a-z 0-9 _ . -, not starting with '.' or '-')"
+#define L64 L63 "d"
+
+Test(config, credential_errors)
+{
+	static const struct {
+		const char *ini;
+		const char *want;	/* "%s" = the ini's directory */
+	} cases[] = {
+		/* sections */
+		{ "[credential:]\nsource = env:X\n", "services.ini:1: empty credential name in [credential:]" },
+		{ "[credential:a b]\nsource = env:X\n", "services.ini:1: bad credential name 'a b' " NAME_RULE },
+		{ "[credential:.x]\nsource = env:X\n", "services.ini:1: bad credential name '.x' " NAME_RULE },
+		{ "[credential:-x]\nsource = env:X\n", "services.ini:1: bad credential name '-x' " NAME_RULE },
+		{ "[credential:a/b]\nsource = env:X\n", "services.ini:1: bad credential name 'a/b' " NAME_RULE },
+		{ "[credential:all]\nsource = env:X\n", "services.ini:1: credential name 'all' is reserved" },
+		{ "[credential:" L63 "aa]\nsource = env:X\n",
+		  "services.ini:1: credential name '" L63 "aa' too long (65 > 64 characters)" },
+		{ "[credential:openai]\nsource = env:X\n[service:x]\ncommand = a\n[credential:openai]\nsource = env:Y\n",
+		  "services.ini:5: duplicate credential 'openai' (first defined on line 1)" },
+		{ "[credential:c]\n", "services.ini:1: credential 'c': missing 'source'" },
+		{ "[credential:c]\nroute = openai\n[service:x]\ncommand = a\n",
+		  "services.ini:1: credential 'c': missing 'source'" },
+		{ "[credentials:c]\nsource = env:X\n",
+		  "services.ini:1: unknown section '[credentials:c]'; expected [supervisor], [service:NAME] or "
+		  "[credential:NAME]" },
+		/* keys */
+		{ "[credential:c]\nsource = env:X\nsource = env:Y\n",
+		  "services.ini:3: duplicate key 'source' in [credential:c] (first set on line 2)" },
+		{ "[credential:c]\nsource = env:X\nroute = a\nroute = b\n",
+		  "services.ini:4: duplicate key 'route' in [credential:c] (first set on line 3)" },
+		{ "[credential:c]\nsource = env:X\nenv = A\nenv = B\n",
+		  "services.ini:4: duplicate key 'env' in [credential:c] (first set on line 3)" },
+		{ "[credential:c]\nsource = env:X\ncommand = a\n",
+		  "services.ini:3: unknown key in [credential:c] (expected one of source, route, upstream, ca, "
+		  "header, format, env)" },
+		{ "[credential:c]\nsource = env:X\ncredentials = c\n",
+		  "services.ini:3: unknown key in [credential:c] (expected one of source, route, upstream, ca, "
+		  "header, format, env)" },
+		{ "[service:x]\ncommand = a\nsource = env:X\n", "services.ini:3: unknown key 'source' in [service:x]" },
+		{ "[service:x]\ncommand = a\nupstream = https://x\n",
+		  "services.ini:3: unknown key 'upstream' in [service:x]" },
+		{ "[supervisor]\ncredentials = c\n", "services.ini:2: unknown key 'credentials' in [supervisor]" },
+		{ "[credential:c]\nsource = env:X\njunk\n",
+		  "services.ini:3: expected 'key = value' or '[section]'; hint: the key itself never goes here, "
+		  "use source = " SOURCES },
+		{ "[credential:c]\nsource = env:X\n= y\n", "services.ini:3: missing key name" },
+		/* source */
+		{ "[credential:c]\nsource =\n", "services.ini:2: credential 'c': empty value for 'source'" },
+		{ "[credential:c]\nsource = openai\n", "services.ini:2: credential 'c': bad source (expected " SOURCES ")" },
+		{ "[credential:c]\nsource = Keyring:openai\n",
+		  "services.ini:2: credential 'c': bad source (expected " SOURCES ")" },
+		{ "[credential:c]\nsource = vault:openai\n",
+		  "services.ini:2: credential 'c': bad source (expected " SOURCES ")" },
+		{ "[credential:c]\nsource = keyring:\n",
+		  "services.ini:2: credential 'c': keyring source: the account is empty; expected " SOURCES },
+		{ "[credential:c]\nsource = env:1X\n",
+		  "services.ini:2: credential 'c': env source: '1X' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)" },
+		{ "[credential:c]\nsource = env:\n",
+		  "services.ini:2: credential 'c': env source: '' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)" },
+		{ "[credential:c]\nsource = file://keys/k\n",
+		  "services.ini:2: credential 'c': file source 'keys/k': the path must be absolute; "
+		  "hint: file:/etc/nono/KEY" },
+		{ "[credential:c]\nsource = systemd:a/b\n",
+		  "services.ini:2: credential 'c': systemd source: the credential name must be 1-255 characters, no '/'" },
+		{ "[credential:c]\nsource = systemd:\n",
+		  "services.ini:2: credential 'c': systemd source: the credential name must be 1-255 characters, no '/'" },
+		/* route overrides */
+		{ "[credential:c]\nsource = env:X\nroute =\n", "services.ini:3: credential 'c': empty value for 'route'" },
+		{ "[credential:c]\nsource = env:X\nroute = open.ai\n", "services.ini:3: credential 'c': bad route " ROUTE_EXP },
+		{ "[credential:c]\nsource = env:X\nroute = a/b\n", "services.ini:3: credential 'c': bad route " ROUTE_EXP },
+		{ "[credential:c]\nsource = env:X\nroute = open ai\n", "services.ini:3: credential 'c': bad route " ROUTE_EXP },
+		{ "[credential:c]\nsource = env:X\nroute = " L64 "\n", "services.ini:3: credential 'c': bad route " ROUTE_EXP },
+		{ "[credential:c]\nsource = env:X\nupstream = api.example.com\n",
+		  "services.ini:3: credential 'c': bad upstream " UPSTREAM_EXP },
+		{ "[credential:c]\nsource = env:X\nupstream = ftp://example.com\n",
+		  "services.ini:3: credential 'c': bad upstream " UPSTREAM_EXP },
+		{ "[credential:c]\nsource = env:X\nupstream = https://\n",
+		  "services.ini:3: credential 'c': bad upstream " UPSTREAM_EXP },
+		{ "[credential:c]\nsource = env:X\nupstream = https:///v1\n",
+		  "services.ini:3: credential 'c': bad upstream " UPSTREAM_EXP },
+		{ "[credential:c]\nsource = env:X\nupstream = https://a b\n",
+		  "services.ini:3: credential 'c': bad upstream " UPSTREAM_EXP },
+		{ "[credential:c]\nsource = env:X\nupstream = https//example.com\n",
+		  "services.ini:3: credential 'c': bad upstream " UPSTREAM_EXP },
+		{ "[credential:c]\nsource = env:X\nca =\n", "services.ini:3: credential 'c': empty value for 'ca'" },
+		{ "[credential:c]\nsource = env:X\nheader = Authorization:\n",
+		  "services.ini:3: credential 'c': bad header " HEADER_EXP },
+		{ "[credential:c]\nsource = env:X\nheader = x api key\n",
+		  "services.ini:3: credential 'c': bad header " HEADER_EXP },
+		{ "[credential:c]\nsource = env:X\nheader = x-api-k\xc3\xa9y\n",
+		  "services.ini:3: credential 'c': bad header " HEADER_EXP },
+		{ "[credential:c]\nsource = env:X\nheader = " L64 "e\n",
+		  "services.ini:3: credential 'c': bad header " HEADER_EXP },
+		{ "[credential:c]\nsource = env:X\nformat = Bearer\n", "services.ini:3: credential 'c': bad format " FORMAT_EXP },
+		{ "[credential:c]\nsource = env:X\nformat = {}{}\n", "services.ini:3: credential 'c': bad format " FORMAT_EXP },
+		{ "[credential:c]\nsource = env:X\nformat = Bearer { }\n",
+		  "services.ini:3: credential 'c': bad format " FORMAT_EXP },
+		{ "[credential:c]\nsource = env:X\nformat = Bearer\t{}\n",
+		  "services.ini:3: credential 'c': bad format " FORMAT_EXP },
+		{ "[credential:c]\nsource = env:X\nformat = {}" L63 L63 "aa\n",
+		  "services.ini:3: credential 'c': bad format " FORMAT_EXP },
+		{ "[credential:c]\nsource = env:X\nenv = 1X\n", "services.ini:3: credential 'c': bad env " VAR_EXP },
+		{ "[credential:c]\nsource = env:X\nenv = A-B\n", "services.ini:3: credential 'c': bad env " VAR_EXP },
+		{ "[credential:c]\nsource = env:X\nenv = " L64 "e\n", "services.ini:3: credential 'c': bad env " VAR_EXP },
+		/* a service's credentials */
+		{ "[credential:openai]\nsource = env:X\n[service:x]\ncommand = a\ncredentials = opnai\n",
+		  "services.ini:5: service 'x': unknown credential 'opnai'" },
+		{ "[service:x]\ncommand = a\ncredentials = openai\n",
+		  "services.ini:3: service 'x': unknown credential 'openai'" },
+		{ "[service:x]\ncommand = a\ncredentials =\n", "services.ini:3: service 'x': empty value for 'credentials'" },
+		{ "[service:x]\ncommand = a\ncredentials = , ,\n",
+		  "services.ini:3: service 'x': bad credentials ', ,' (expected names of [credential:NAME] sections "
+		  "separated by commas or spaces)" },
+		{ "[service:x]\ncommand = a\ncredentials = a/b\n",
+		  "services.ini:3: service 'x': credentials: bad credential name 'a/b' " NAME_RULE },
+		{ "[service:x]\ncommand = a\ncredentials = all\n",
+		  "services.ini:3: service 'x': credentials: credential name 'all' is reserved" },
+		{ "[credential:c]\nsource = env:X\n[service:x]\ncommand = a\ncredentials = c, c\n",
+		  "services.ini:5: service 'x': credentials: 'c' listed twice" },
+		{ "[credential:c]\nsource = env:X\n[service:x]\ncommand = a\ncredentials = c\ncredentials = c\n",
+		  "services.ini:6: duplicate key 'credentials' in [service:x] (first set on line 5)" },
+		/* all problems are reported; unknown credentials once the whole file is read */
+		{ "[service:x]\ncommand = a\ncredentials = b, a\n  c\n[credential:a]\nsource = sk-live-0123\n"
+		  "[service:y]\ncommand = b\ncredentials = a d\n[credential:c]\nroute = ?\n",
+		  "services.ini:6: credential 'a': bad source (expected " SOURCES ")\n"
+		  "services.ini:11: credential 'c': bad route " ROUTE_EXP "\n"
+		  "services.ini:10: credential 'c': missing 'source'\n"
+		  "services.ini:3: service 'x': unknown credential 'b'\n"
+		  "services.ini:9: service 'y': unknown credential 'd'" },
+	};
+	char want[1024];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(want, sizeof(want), cases[i].want, rdir);
+		cr_expect_eq(load(cases[i].ini), -EINVAL, "case %zu:\n%s", i, cases[i].ini);
+		cr_expect_str_eq(err, want, "case %zu:\n%s", i, cases[i].ini);
+		cr_expect_eq(cfg.n_services, 0);
+		cr_expect_eq(cfg.n_credentials, 0);
+		cr_expect_null(cfg.credentials);
+	}
+}
+
+Test(config, credential_ca_path_length)
+{
+	size_t len = 64 * 200, off = 0, i;
+	char *ini = malloc(len);
+
+	cr_assert_not_null(ini);
+	off += (size_t)snprintf(ini + off, len - off, "[credential:c]\nsource = env:X\nca = /%0180d\n", 0);
+	for (i = 0; i < 21; i++)
+		off += (size_t)snprintf(ini + off, len - off, "  %0190d\n", 0);
+	cr_expect_eq(load(ini), -EINVAL);
+	/* "/" + 180 + 21 * (1 + 190) = 4192 bytes */
+	cr_expect_str_eq(err, "services.ini:3: credential 'c': ca path too long (4192 > 4095 bytes)");
+	free(ini);
+}
+
+Test(config, too_many_credentials)
+{
+	size_t len = (size_t)(CONFIG_MAX_CREDENTIALS + 1) * 40, i, off = 0;
+	char *ini = malloc(len), want[128];
+
+	cr_assert_not_null(ini);
+	for (i = 0; i < CONFIG_MAX_CREDENTIALS; i++)
+		off += (size_t)snprintf(ini + off, len - off, "[credential:c%zu]\nsource = env:X\n", i);
+	cr_expect_eq(load(ini), 0, "%s", err);
+	cr_expect_eq(cfg.n_credentials, CONFIG_MAX_CREDENTIALS);
+	snprintf(ini + off, len - off, "[credential:one-too-many]\nsource = env:X\n");
+	cr_expect_eq(load(ini), -EINVAL);
+	snprintf(want, sizeof(want), "services.ini:%d: too many credentials (limit %d)",
+		 2 * CONFIG_MAX_CREDENTIALS + 1, CONFIG_MAX_CREDENTIALS);
+	cr_expect_str_eq(err, want);
+	free(ini);
+}
+
+/* A key pasted where a reference or a setting goes must never reach a message (or a log). */
+Test(config, credential_secret_never_echoed)
+{
+	static const char *const lines[] = {
+		"source = " SECRET,
+		"source = sk:" SECRET,
+		"source = Bearer " SECRET,
+		"source = keyring:" SECRET "\x01",
+		"source = systemd:" SECRET "/x",
+		"route = " SECRET ".x",
+		"upstream = " SECRET,
+		"upstream = https://" SECRET " x",
+		"header = Authorization: Bearer " SECRET,
+		"format = Bearer " SECRET,
+		"env = OPENAI_API_KEY=" SECRET,
+		SECRET,
+		"= " SECRET,
+		SECRET "==",
+		"api_key = " SECRET,
+		"OPENAI_API_KEY: " SECRET,
+		"key " SECRET " = x",
+	};
+	char ini[512];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(lines); i++) {
+		snprintf(ini, sizeof(ini), "[credential:openai]\n%s\n", lines[i]);
+		cr_expect_eq(load(ini), -EINVAL, "%s", lines[i]);
+		cr_expect_str_not_empty(err, "%s", lines[i]);
+		cr_expect_null(strstr(err, "sk-live"), "%s: %s", lines[i], err);
+		cr_expect_null(strstr(err, "0123456789abcdef"), "%s: %s", lines[i], err);
+	}
+	cr_expect_eq(load("[credential:openai]\nsource = " SECRET "\n"), -EINVAL);
+	cr_expect_str_eq(err, "services.ini:2: credential 'openai': bad source (expected " SOURCES ")");
+}
+
+/* ---- reload: a changed credential section changes the services that use it ---- */
+
+static const char cred_ini[] =
+	"[credential:openai]\n"
+	"source = keyring:openai\n"
+	"route = openai\n"
+	"upstream = https://api.example.com/v1\n"
+	"ca = /etc/ca.pem\n"
+	"header = Authorization\n"
+	"format = Bearer {}\n"
+	"env = OPENAI_API_KEY\n"
+	"[credential:anthropic]\n"
+	"source = env:ANTHROPIC_KEY\n"
+	"[credential:unused]\n"
+	"source = file:/etc/unused\n"
+	"[service:x]\n"
+	"command = a\n"
+	"credentials = openai, anthropic\n";
+
+/* Replaces the first line starting with key in cred_ini by line. */
+static void edit_cred(char *out, size_t len, const char *key, const char *line)
+{
+	const char *at = strstr(cred_ini, key), *eol;
+
+	cr_assert_not_null(at, "%s", key);
+	eol = strchr(at, '\n');
+	snprintf(out, len, "%.*s%s%s", (int)(at - cred_ini), cred_ini, line, eol);
+}
+
+Test(config, credential_equal)
+{
+	static const struct {
+		const char *key, *line;
+	} same[] = {
+		{ "[credential:openai]", "; moved\n[credential:openai]" },
+		{ "source = keyring", "source = keyring:openai ; comment" },
+		{ "source = file", "source = file:///etc/unused" },
+		{ "source = file", "source = file:/etc/other" },
+		{ "[credential:unused]", "[credential:unused2]" },
+		{ "[service:x]", "[credential:more]\nsource = env:M\n[service:x]" },
+		{ "credentials", "credentials = openai anthropic" },
+		{ "credentials", "credentials = openai,anthropic," },
+	}, changed[] = {
+		{ "source = keyring", "source = keyring:openai2" },
+		{ "source = keyring", "source = env:openai" },
+		{ "source = env", "source = env:OTHER" },
+		{ "source = env", "source = systemd:ANTHROPIC_KEY" },
+		{ "route", "route = openai2" },
+		{ "route", "; no route" },
+		{ "upstream", "upstream = https://api.example.com/v2" },
+		{ "upstream", "; no upstream" },
+		{ "ca =", "ca = /etc/ca2.pem" },
+		{ "ca =", "; no ca" },
+		{ "header", "header = x-api-key" },
+		{ "header", "; no header" },
+		{ "format", "format = {}" },
+		{ "env =", "env = OPENAI_KEY" },
+		{ "source = env", "source = env:ANTHROPIC_KEY\nroute = anthropic" },
+		{ "credentials", "credentials = anthropic, openai" },
+		{ "credentials", "credentials = openai" },
+		{ "credentials", "credentials = openai, anthropic, unused" },
+		{ "credentials", "; no credentials" },
+	};
+	struct config a = { 0 };
+	char ini[2048];
+	size_t i;
+
+	cr_assert_eq(load(cred_ini), 0, "%s", err);
+	a = cfg;
+	cfg = (struct config){ 0 };
+	for (i = 0; i < a.n_credentials; i++)
+		cr_expect(config_credential_equal(&a.credentials[i], &a.credentials[i]));
+	cr_expect_not(config_credential_equal(&a.credentials[0], &a.credentials[1]));
+
+	for (i = 0; i < ARRAY_SIZE(same); i++) {
+		edit_cred(ini, sizeof(ini), same[i].key, same[i].line);
+		cr_assert_eq(load(ini), 0, "%s: %s", same[i].line, err);
+		cr_expect(service_config_equal(&a.services[0], &cfg.services[0]), "%s", same[i].line);
+		cr_expect(config_credential_equal(&a.credentials[0], config_find_credential(&cfg, "openai")),
+			  "%s", same[i].line);
+	}
+	for (i = 0; i < ARRAY_SIZE(changed); i++) {
+		edit_cred(ini, sizeof(ini), changed[i].key, changed[i].line);
+		cr_assert_eq(load(ini), 0, "%s: %s", changed[i].line, err);
+		cr_expect_not(service_config_equal(&a.services[0], &cfg.services[0]), "%s", changed[i].line);
+		cr_expect_not(service_config_equal(&cfg.services[0], &a.services[0]), "%s", changed[i].line);
+	}
+	/* a relative file: source follows the ini's directory */
+	mkdir("sub", 0755);
+	write_file("a.ini", "[credential:c]\nsource = file:k\n");
+	write_file("sub/a.ini", "[credential:c]\nsource = file:k\n");
+	config_free(&a);
+	config_free(&cfg);
+	cr_assert_eq(config_load(&a, "a.ini", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(config_load(&cfg, "sub/a.ini", err, sizeof(err)), 0, "%s", err);
+	cr_expect_not(config_credential_equal(&a.credentials[0], &cfg.credentials[0]));
+	config_free(&a);
+}
+
+/* The supervisor moves a service_config out and frees the config: the copies stay valid. */
+Test(config, credential_copies_outlive_the_config)
+{
+	struct service_config moved;
+	struct credential_config copy;
+
+	cr_assert_eq(load(cred_ini), 0, "%s", err);
+	moved = cfg.services[0];
+	cfg.services[0] = (struct service_config){ 0 };
+	cr_assert_eq(config_credential_copy(&copy, &cfg.credentials[2]), 0);
+	config_free(&cfg);
+	cr_expect_str_eq(moved.credentials[1], "anthropic");
+	cr_expect_str_eq(moved.credential_defs[0].upstream, "https://api.example.com/v1");
+	cr_expect_str_eq(moved.credential_defs[1].src.ref, "ANTHROPIC_KEY");
+	cr_expect_null(moved.credential_defs[1].route);
+	cr_expect_str_eq(copy.name, "unused");
+	cr_expect_str_eq(copy.src.ref, "/etc/unused");
+	config_service_release(&moved);
+	config_credential_release(&copy);
 }
 
 /* ---- default locations ---- */
