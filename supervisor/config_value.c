@@ -1,6 +1,6 @@
 /* config_value: the small value parsers of the config module (durations, sizes, signals, restart
- * policy names, shell-like argv splitting, credential settings) and credential_config copies,
- * usable without an ini file (nonoctl, tests). */
+ * policy names, shell-like argv splitting, env names, host names, paths, credential settings) and
+ * credential_config copies, usable without an ini file (nonoctl, tests). */
 #include "config.h"
 #include "config_internal.h"
 
@@ -40,6 +40,48 @@ void config_strv_free(char **v)
 	for (i = 0; v[i]; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* Append s (owned; NULL = -ENOMEM) to a NULL-terminated vector. */
+int config__strv_add(char ***v, char *s)
+{
+	size_t n = 0;
+	char **nv;
+
+	if (!s)
+		return -ENOMEM;
+	while (*v && (*v)[n])
+		n++;
+	nv = realloc(*v, (n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	nv[n] = s;
+	nv[n + 1] = NULL;
+	*v = nv;
+	return 0;
+}
+
+/* Takes "KEY=VALUE" (owned, freed on failure, NULL = -ENOMEM); a later KEY replaces an earlier one. */
+int config__env_set(struct config__strv *sv, char *kv)
+{
+	size_t klen, i;
+
+	if (!kv)
+		return -ENOMEM;
+	klen = strcspn(kv, "=") + 1;
+	for (i = 0; i < sv->n; i++) {
+		if (strncmp(sv->v[i], kv, klen) == 0) {
+			free(sv->v[i]);
+			sv->v[i] = kv;
+			return 0;
+		}
+	}
+	if (config__strv_push(sv, kv) == 0)
+		return 0;
+	free(kv);
+	return -ENOMEM;
 }
 
 /* ---- small parsers ---- */
@@ -247,6 +289,83 @@ out:
 	else
 		*argv = sv.v;
 	return rc;
+}
+
+/* ---- names, hosts and paths ---- */
+
+/*
+ * A host name or "*.suffix": labels of [A-Za-z0-9-] not starting or ending with '-', at most 253
+ * bytes, one trailing dot: what the profile compiler's host check (profile__host_norm) accepts.
+ */
+bool config__host_ok(const char *h)
+{
+	size_t len = strlen(h), label = 0;
+
+	if (strncmp(h, "*.", 2) == 0)
+		h += 2, len -= 2;
+	if (len && h[len - 1] == '.')
+		len--;
+	if (!len || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (h[i] == '.') {
+			if (!label || h[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)h[i]) || h[i] == '-') {
+			if (++label > 63 || (label == 1 && h[i] == '-'))
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && h[len - 1] != '-';
+}
+
+bool config__env_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || isdigit((unsigned char)s[0]))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!(isascii((unsigned char)s[i]) && (isalnum((unsigned char)s[i]) || s[i] == '_')))
+			return false;
+	return true;
+}
+
+char *config__path_join(const char *dir, const char *rel)
+{
+	size_t dl = strlen(dir), rl;
+	char *s;
+
+	if (rel[0] == '/')
+		return strdup(rel);
+	while (rel[0] == '.' && rel[1] == '/')
+		rel += 2;
+	if (!rel[0] || strcmp(rel, ".") == 0)
+		return strdup(dir);
+	rl = strlen(rel);
+	s = malloc(dl + rl + 2);
+	if (!s)
+		return NULL;
+	memcpy(s, dir, dl);
+	if (!dl || dir[dl - 1] != '/')
+		s[dl++] = '/';
+	memcpy(s + dl, rel, rl + 1);
+	return s;
+}
+
+char *config__trim(char *s)
+{
+	size_t len;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	len = strlen(s);
+	while (len && isspace((unsigned char)s[len - 1]))
+		s[--len] = '\0';
+	return s;
 }
 
 /* ---- credential settings ---- */
