@@ -34,65 +34,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from bench import alive, children, pct, read, starttime, stat_fields, tree  # noqa: E402  /proc helpers
 
 
 def log(msg):
     print(f"[sandbox-bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def read(path, mode="r"):
-    try:
-        with open(path, mode) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
-def stat_fields(pid):
-    s = read(f"/proc/{pid}/stat")
-    if not s:
-        return None
-    return s[s.rindex(")") + 2:].split()
-
-
-def starttime(pid):
-    f = stat_fields(pid)
-    return int(f[19]) if f else None
-
-
-def alive(pid):
-    f = stat_fields(pid)
-    return bool(f) and f[0] not in ("Z", "X")
-
-
-def children(pid):
-    out = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for t in tasks:
-        s = read(f"/proc/{pid}/task/{t}/children")
-        if s:
-            out.extend(int(x) for x in s.split())
-    return out
-
-
-def tree(root):
-    seen, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.append(p)
-        todo.extend(children(p))
-    return seen
-
-
-def pct(xs, q):
-    """nearest-rank percentile"""
-    s = sorted(xs)
-    return s[max(0, math.ceil(q * len(s)) - 1)]
 
 
 def summary(xs):
