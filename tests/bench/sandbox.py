@@ -21,7 +21,6 @@ Every process started here is killed at exit (daemon trees by pid + start time, 
 process still running our up binary).
 """
 import argparse
-import math
 import os
 import platform
 import shutil
