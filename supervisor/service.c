@@ -16,6 +16,8 @@
 #include "exec.h"
 #include "netns.h"
 #include "sandbox.h"
+#include "routes.h"
+#include "token.h"
 #include "spawn.h"
 #include "log.h"
 #include "supervisor.h"
@@ -28,6 +30,7 @@
 static void feed(struct service *s, enum svc_event ev, const struct state_input *in);
 static void timer_cb(uv_timer_t *t);
 static void run_cgroup_release(struct service *s);
+static void session_free(struct service *s);
 
 static uint64_t now_ms(const struct service *s)
 {
@@ -174,7 +177,7 @@ static void read_helper(struct service *s)
 			close(fd);
 			continue;
 		}
-		if (proxy_listener_open(&s->proxy, s->sv->loop, fd, s->cfg.name, why, sizeof(why)) < 0) {
+		if (proxy_listener_open(&s->proxy, s->sv->loop, fd, s->session, why, sizeof(why)) < 0) {
 			event(s, "proxy listener: %s", why);
 			continue;
 		}
@@ -202,6 +205,7 @@ static void run_part_closed(struct service *s)
 		close(s->status_fd);
 	s->status_fd = -1;
 	s->proxy_open = false;
+	session_free(s);	/* the phantom token dies with its process */
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	s->pidfd = -1;
@@ -318,11 +322,12 @@ static bool env_listed(char *const *list, const char *entry)
 /*
  * The service's environment, never the supervisor's wholesale: the safe base (PATH, LANG,
  * TZ...) as the profile's allow_vars / deny_vars filter it, then the profile's set_vars,
- * then the service's env= lines; a later entry replaces an earlier one of the same name.
+ * then the service's env= lines, then the session's phantom token and proxy variables; a
+ * later entry replaces an earlier one of the same name.
  */
-static char **build_env(struct service *s, const struct policy *p)
+static char **build_env(struct service *s, const struct policy *p, char **session_env)
 {
-	char **layers[] = { s->sv->base_env, p ? p->env_set : NULL, s->cfg.env };
+	char **layers[] = { s->sv->base_env, p ? p->env_set : NULL, s->cfg.env, session_env };
 	size_t total = 0, n = 0;
 	char **env;
 
@@ -362,16 +367,28 @@ static int send_plan(struct service *s, int fd, bool join_cgroup, const struct p
 		.cgroup = join_cgroup && s->cgroup[0] ? s->cgroup : NULL,
 		.ppid = getpid(),
 	};
-	char **env = build_env(s, policy);
+	char **session_env = NULL, **env;
 	char *json = NULL;
 	ssize_t n;
 	int r;
 
-	if (!env)
+	if (s->session) {
+		r = routes_child_env(s->creds.route_ptrs, s->creds.n, &s->session->token,
+				     NETNS_PROXY_PORT, &session_env);
+		if (r < 0) {
+			snprintf(err, errlen, "proxy environment: %s", strerror(-r));
+			return r;
+		}
+	}
+	env = build_env(s, policy, session_env);
+	if (!env) {
+		routes_env_free(session_env);
 		return -ENOMEM;
+	}
 	plan.env = env;
 	r = exec_plan_encode(&plan, &json);
 	free(env);
+	routes_env_free(session_env);	/* wipes the token's copies */
 	if (r < 0)
 		return r;
 	/* The socket buffer takes the whole plan; a plan that does not fit is refused. */
@@ -379,6 +396,7 @@ static int send_plan(struct service *s, int fd, bool join_cgroup, const struct p
 	r = n == (ssize_t)strlen(json) ? 0 : -E2BIG;
 	if (r < 0)
 		snprintf(err, errlen, "the exec plan (%zu bytes) is too large", strlen(json));
+	explicit_bzero(json, strlen(json));
 	free(json);
 	shutdown(fd, SHUT_WR);
 	return r;
@@ -406,6 +424,8 @@ static void watch_output(struct service *s, int out_fd, int err_fd)
 
 static void take_next_config(struct service *s)
 {
+	credstore_free(&s->creds);	/* the definitions may have changed: load them again */
+	s->creds_ready = false;
 	config_service_release(&s->cfg);
 	s->cfg = *s->next_cfg;
 	free(s->next_cfg);
@@ -452,6 +472,96 @@ static void run_cgroup_release(struct service *s)
 	s->cgroup[0] = '\0';
 }
 
+static void session_free(struct service *s)
+{
+	if (!s->session)
+		return;
+	token_wipe(&s->session->token);
+	free(s->session);
+	s->session = NULL;
+}
+
+/* A fresh phantom token for this run, over the service's loaded credentials. */
+static int session_new(struct service *s, char *why, size_t len)
+{
+	struct proxy_session *ps;
+
+	if (!s->creds.n)
+		return 0;
+	ps = calloc(1, sizeof(*ps));
+	if (!ps)
+		return snprintf(why, len, "out of memory"), -ENOMEM;
+	snprintf(ps->service, sizeof(ps->service), "%s", s->cfg.name);
+	if (token_new(&ps->token) < 0 || token_session_id_new(ps->id) < 0) {
+		free(ps);
+		return snprintf(why, len, "no randomness for a phantom token"), -EIO;
+	}
+	ps->creds = s->creds.creds;
+	ps->n_creds = s->creds.n;
+	s->session = ps;
+	return 0;
+}
+
+static void creds_work_cb(uv_work_t *w)
+{
+	struct service *s = w->data;
+	char data_dir[PATH_MAX], helper[PATH_MAX], *slash;
+
+	sandbox_data_dir(data_dir, sizeof(data_dir));
+	snprintf(helper, sizeof(helper), "%s", s->sv->exec_helper);
+	slash = strrchr(helper, '/');
+	if (slash)	/* nono-keyring sits next to nono-exec */
+		snprintf(slash + 1, sizeof(helper) - (size_t)(slash + 1 - helper), "nono-keyring");
+	s->creds_err[0] = '\0';
+	if (credstore_load(&s->creds, &s->cfg, data_dir, helper, s->creds_err,
+			   sizeof(s->creds_err)) < 0 && !s->creds_err[0])
+		snprintf(s->creds_err, sizeof(s->creds_err), "credentials could not be loaded");
+}
+
+static void spawn(struct service *s);
+static void free_closed_cb(uv_handle_t *h);
+
+static void creds_done_cb(uv_work_t *w, int status)
+{
+	struct service *s = w->data;
+
+	s->creds_loading = false;
+	if (s->freeing) {
+		free_closed_cb((uv_handle_t *)&s->timer);
+		return;
+	}
+	if (s->creds_err[0]) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "%s", s->creds_err);
+		event(s, "failed to start: %s", msg);
+		feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = msg });
+		return;
+	}
+	s->creds_ready = true;
+	if (s->sm.state == ST_STARTING)
+		spawn(s);
+	else	/* stopped while the keys were loading */
+		feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = "stopped before it started" });
+}
+
+/* Keys come from files, env, systemd or the keyring helper: off the loop, once per definition. */
+static bool creds_pending(struct service *s)
+{
+	if (!s->cfg.credentials || !s->cfg.credentials[0] || s->creds_ready)
+		return false;
+	if (!s->creds_loading) {
+		s->creds_loading = true;
+		s->creds_work.data = s;
+		if (uv_queue_work(s->sv->loop, &s->creds_work, creds_work_cb, creds_done_cb) < 0) {
+			s->creds_loading = false;
+			snprintf(s->creds_err, sizeof(s->creds_err), "cannot queue the credential load");
+			return false;
+		}
+	}
+	return true;
+}
+
 static void spawn(struct service *s)
 {
 	char *args[] = { "nono-exec", NULL }, *no_env[] = { NULL };
@@ -467,6 +577,8 @@ static void spawn(struct service *s)
 	if (s->next_cfg)
 		take_next_config(s);	/* a reload changed the definition: it applies now */
 	s->spawns++;	/* an attempt: waiting clients settle on its outcome, even a failure */
+	if (creds_pending(s))
+		return;	/* spawn() runs again once the keys are loaded */
 	/* The sandbox is compiled now, for the paths as they are: no sandbox, no start. */
 	r = sandbox_compile(&s->cfg, s->sv->config_dir, &policy, why, sizeof(why));
 	if (r < 0) {
@@ -477,6 +589,9 @@ static void spawn(struct service *s)
 		feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = msg });
 		return;
 	}
+	r = session_new(s, why, sizeof(why));
+	if (r < 0)
+		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ||
 	    pipe2(fds + 2, O_CLOEXEC) < 0 || pipe2(fds + 4, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -523,6 +638,7 @@ static void spawn(struct service *s)
 
 fail:
 	policy_free(&policy);
+	session_free(s);
 	close_fds(fds, ARRAY_SIZE(fds));
 	run_cgroup_release(s);
 	snprintf(why, sizeof(why), "spawn error: %s", strerror(-r));
@@ -680,6 +796,7 @@ static void free_closed_cb(uv_handle_t *h)
 	if (--s->closing > 0)
 		return;
 	run_cgroup_release(s);
+	credstore_free(&s->creds);
 	logbuf_free(&s->lb_out);
 	logbuf_free(&s->lb_err);
 	state_free(&s->sm);
@@ -703,7 +820,8 @@ void service_free(struct service *s)
 		return;
 	s->freeing = true;
 	flush_partials(s);
-	s->closing = 4;
+	/* A credential load under way finishes first: its callback is the fifth closer. */
+	s->closing = s->creds_loading ? 5 : 4;
 	uv_close((uv_handle_t *)&s->timer, free_closed_cb);
 	uv_close((uv_handle_t *)&s->flush_timer, free_closed_cb);
 	uv_close((uv_handle_t *)&s->drain_timer, free_closed_cb);

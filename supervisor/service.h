@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "credstore.h"
 #include "logbuf.h"
 #include "logfile.h"
 #include "policy.h"
@@ -39,6 +40,12 @@ struct service {
 	struct proxy_listener proxy;	/* the session's listener in its netns */
 	bool proxy_open;
 	bool netns;			/* this run got a private network namespace */
+	/* credentials: loaded in a worker before the first run that needs them */
+	struct credstore creds;
+	bool creds_ready, creds_loading;
+	uv_work_t creds_work;
+	char creds_err[512];
+	struct proxy_session *session;	/* this run's phantom token and keys (NULL: none) */
 	pid_t pid;
 	bool exited;			/* exit_cb ran; waiting for the pipes and the cgroup */
 	struct state_input exit;

@@ -871,9 +871,9 @@ static void run_proxy(struct harness *h, client_fn client)
 	}
 	close(p[1]);
 	cr_assert_eq(uv_loop_init(&h->loop), 0);
-	r = proxy_listener_open(&h->pl, &h->loop, lfd, "svc", err, sizeof(err));
+	r = proxy_listener_open(&h->pl, &h->loop, lfd, NULL, err, sizeof(err));
 	cr_assert_eq(r, 0, "proxy_listener_open: %s", err);
-	cr_assert_str_eq(h->pl.service, "svc");
+	cr_assert_str_eq(h->pl.service, "?");
 	uv_pipe_init(&h->loop, &h->result, 0);
 	uv_pipe_open(&h->result, p[0]);
 	h->result.data = h;
@@ -1083,9 +1083,9 @@ Test(proxy, refuses_what_is_not_a_listener)
 
 	cr_assert_eq(uv_loop_init(&h.loop), 0);
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	cr_assert_eq(proxy_listener_open(&h.pl, &h.loop, p[0], "svc", err, sizeof(err)),
+	cr_assert_eq(proxy_listener_open(&h.pl, &h.loop, p[0], NULL, err, sizeof(err)),
 		     -ENOTSOCK);
-	cr_assert(strstr(err, "service 'svc'"), "%s", err);
+	cr_assert(strstr(err, "service '?'"), "%s", err);
 	cr_assert(fcntl(p[0], F_GETFD) < 0 && errno == EBADF, "fd not taken");
 	proxy_listener_close(&h.pl, listener_freed_cb);
 	uv_run(&h.loop, UV_RUN_DEFAULT);

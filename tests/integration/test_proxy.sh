@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_proxy.sh: the credential proxy end to end: a sandboxed service holding only a phantom
+# token calls its route through the proxy; a local upstream must see the real key.
+. "$(dirname "$0")/lib.sh"
+
+UPSTREAM_PID=
+
+# A plain-HTTP upstream on loopback that records what it receives and answers with JSON.
+start_upstream() {
+	"$PY" - "$T/upstream.port" "$T/upstream.log" <<-'PY' &
+	import http.server, json, sys
+	port_file, log_file = sys.argv[1], sys.argv[2]
+	class H(http.server.BaseHTTPRequestHandler):
+	    protocol_version = "HTTP/1.1"
+	    def do_POST(self):
+	        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+	        with open(log_file, "a") as f:
+	            f.write(json.dumps({"path": self.path, "auth": self.headers.get("authorization"),
+	                                "host": self.headers.get("host"), "body": body.decode()}) + "\n")
+	        out = b'{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"}}]}'
+	        self.send_response(200)
+	        self.send_header("content-type", "application/json")
+	        self.send_header("content-length", str(len(out)))
+	        self.end_headers()
+	        self.wfile.write(out)
+	    def log_message(self, *a):
+	        pass
+	s = http.server.HTTPServer(("127.0.0.1", 0), H)
+	open(port_file, "w").write(str(s.server_address[1]))
+	s.timeout = 30
+	for _ in range(20):
+	    s.handle_request()
+	PY
+	UPSTREAM_PID=$!
+	track "$UPSTREAM_PID"
+	wait_for 5 test -s "$T/upstream.port" || fail "upstream did not start"
+}
+
+proxy_ini() {	# COMMAND
+	chmod 755 "$T"
+	mkdir -p "$T/wd" && chown 65534:65534 "$T/wd"
+	printf 'sk-real-%s\n' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$T/key"
+	chmod 600 "$T/key"
+	{
+		printf '[credential:openai]\nsource = file:%s\nupstream = http://127.0.0.1:%s/v1\n' \
+			"$T/key" "$(cat "$T/upstream.port")"
+		printf '[service:agent]\ncommand = %s\nuser = nobody\ncwd = wd\nprofile = default\n' "$1"
+		printf 'credentials = openai\nwrite = wd\nrestart = never\nstart_secs = 0\n'
+	} | write_ini
+}
+
+test_phantom_swapped_for_the_real_key() {
+	start_upstream
+	proxy_ini "sh agent.sh"
+	cat >"$T/wd/agent.sh" <<-'SH'
+	env > env.txt
+	curl -s -H "Authorization: Bearer $OPENAI_API_KEY" -H "Content-Type: application/json" \
+		-d '{"model":"x"}' "$OPENAI_BASE_URL/chat/completions"
+	echo
+	curl -s -o /dev/null -w "wrong=%{http_code}" -H "Authorization: Bearer 0000" -d '{}' \
+		"$OPENAI_BASE_URL/chat/completions"
+	echo
+	SH
+	start_daemon
+	wait_state 10 agent EXITED
+	local real phantom
+	real=$(tr -d '\n' <"$T/key")
+	wait_log 3 agent 'out wrong='
+	assert_eq '{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"}}]}' \
+		"$(log_text agent out | head -1)" "the upstream's answer reached the service"
+	assert_eq 'wrong=401' "$(log_text agent out | tail -1)" "a wrong token"
+	assert_eq 1 "$(wc -l <"$T/upstream.log")" "requests the upstream saw (the 401 is never forwarded)"
+	assert_eq "Bearer $real" "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["auth"])' "$T/upstream.log")" \
+		"the upstream got the real key"
+	assert_eq "/v1/chat/completions" "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["path"])' "$T/upstream.log")" "upstream path"
+	phantom=$(sed -n 's/^OPENAI_API_KEY=//p' "$T/wd/env.txt")
+	assert_match '^[0-9a-f]{64}$' "$phantom" "the child's OPENAI_API_KEY is a phantom token"
+	assert_eq "http://127.0.0.1:8383/openai/v1" "$(sed -n 's/^OPENAI_BASE_URL=//p' "$T/wd/env.txt")" "base URL"
+	! grep -rq -- "$real" "$T/wd" "$LOGDIR" || fail "the real key is in the service's files or logs"
+	! grep -q -- "$real" <<<"$(ctl status --json)" || fail "the real key is in status"
+}
+
+test_missing_credential_fails_the_start() {
+	start_upstream
+	proxy_ini "sleep 1000"
+	rm "$T/key"
+	start_daemon
+	wait_state 10 agent FAILED
+	assert_match "^credential 'openai' .*" "$(svc_field agent reason)" "reason names the credential"
+}
+
+run_tests "$@"
