@@ -498,6 +498,7 @@ static int session_new(struct service *s, char *why, size_t len)
 	}
 	ps->creds = s->creds.creds;
 	ps->n_creds = s->creds.n;
+	ps->audit = &s->sv->audit;
 	s->session = ps;
 	return 0;
 }

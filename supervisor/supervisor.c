@@ -86,10 +86,58 @@ static void close_cb_noop(uv_handle_t *h)
 {
 }
 
+/* ---- the audit log: records are queued on the loop, written by a worker ---- */
+
+#define AUDIT_FLUSH_MS 200
+
+static void audit_work_cb(uv_work_t *w)
+{
+	struct supervisor *sv = w->data;
+
+	audit_flush(&sv->audit);
+}
+
+static void audit_done_cb(uv_work_t *w, int status)
+{
+	struct supervisor *sv = w->data;
+
+	sv->audit_flushing = false;
+}
+
+static void audit_timer_cb(uv_timer_t *t)
+{
+	struct supervisor *sv = t->data;
+
+	if (sv->audit_flushing || !audit_pending(&sv->audit))
+		return;
+	sv->audit_work.data = sv;
+	if (uv_queue_work(sv->loop, &sv->audit_work, audit_work_cb, audit_done_cb) == 0)
+		sv->audit_flushing = true;
+}
+
+static int audit_setup(struct supervisor *sv)
+{
+	char path[PATH_MAX], err[512];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/audit.ndjson", sv->log_dir);
+	r = audit_open(&sv->audit, path, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return r;
+	}
+	uv_timer_init(sv->loop, &sv->audit_timer);
+	sv->audit_timer.data = sv;
+	uv_timer_start(&sv->audit_timer, audit_timer_cb, AUDIT_FLUSH_MS, AUDIT_FLUSH_MS);
+	uv_unref((uv_handle_t *)&sv->audit_timer);
+	return 0;
+}
+
 /* Everything is down: close what keeps the loop alive so uv_run returns. */
 static void teardown(struct supervisor *sv)
 {
 	control_close(sv);
+	uv_close((uv_handle_t *)&sv->audit_timer, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_term, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_int, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_hup, close_cb_noop);
@@ -284,6 +332,9 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 	if (cgroup_setup(sv->kill_mode_why, sizeof(sv->kill_mode_why)) < 0)
 		log_warn("cgroups unavailable (%s); stop falls back to process-group kills, which "
 			 "miss descendants that leave the group", sv->kill_mode_why);
+	r = audit_setup(sv);
+	if (r < 0)
+		return r;
 	r = control_open(sv, sv->socket_path, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -348,6 +399,7 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 		close(ready_fd);
 	}
 	uv_run(sv.loop, UV_RUN_DEFAULT);
+	audit_close(&sv.audit);	/* writes what is left; no flush runs once the loop is done */
 	cgroup_teardown();
 	unlink(sv.socket_path);
 	uv_loop_close(sv.loop);

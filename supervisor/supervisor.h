@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include "audit.h"
 #include "config.h"
 
 struct service;
@@ -26,6 +27,10 @@ struct supervisor {
 	struct control *control;
 	bool shutting_down;
 	char kill_mode_why[256];	/* why cgroups are not used, or empty */
+	struct audit audit;		/* the proxy's audit log, <log_dir>/audit.ndjson */
+	uv_timer_t audit_timer;		/* queues a flush when records wait */
+	uv_work_t audit_work;
+	bool audit_flushing;
 };
 
 /* Run the daemon on FILE until shutdown; returns the process exit code. */

@@ -78,6 +78,15 @@ test_phantom_swapped_for_the_real_key() {
 	assert_eq "http://127.0.0.1:8383/openai/v1" "$(sed -n 's/^OPENAI_BASE_URL=//p' "$T/wd/env.txt")" "base URL"
 	! grep -rq -- "$real" "$T/wd" "$LOGDIR" || fail "the real key is in the service's files or logs"
 	! grep -q -- "$real" <<<"$(ctl status --json)" || fail "the real key is in status"
+	# Both requests are audited (written by a worker shortly after), chained, without secrets.
+	wait_for 3 grep -q '"status":401' "$LOGDIR/audit.ndjson" || fail "no audit records"
+	run ctl audit verify
+	assert_eq "$LOGDIR/audit.ndjson: 2 records, hash chain intact" "$OUT" "audit verify"
+	run ctl logs --audit agent
+	assert_eq 2 "$(grep -c '"service":"agent"' <<<"$OUT")" "the agent's audit records"
+	grep -q '"decision":"allow".*"status":200\|"status":200.*"decision":"allow"' <<<"$OUT" ||
+		fail "no allowed 200 record: $OUT"
+	! grep -q -- "$real\|$phantom" <<<"$OUT" || fail "a secret in the audit log: $OUT"
 }
 
 test_missing_credential_fails_the_start() {
