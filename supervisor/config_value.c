@@ -3,6 +3,7 @@
  * credential_config copies, usable without an ini file (nonoctl, tests). */
 #include "config.h"
 #include "config_internal.h"
+#include "profile_internal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -293,33 +294,12 @@ out:
 
 /* ---- names, hosts and paths ---- */
 
-/*
- * A host name or "*.suffix": labels of [A-Za-z0-9-] not starting or ending with '-', at most 253
- * bytes, one trailing dot: what the profile compiler's host check (profile__host_norm) accepts.
- */
+/* A host name or "*.suffix", exactly as the profile compiler will take it. */
 bool config__host_ok(const char *h)
 {
-	size_t len = strlen(h), label = 0;
+	char norm[256];
 
-	if (strncmp(h, "*.", 2) == 0)
-		h += 2, len -= 2;
-	if (len && h[len - 1] == '.')
-		len--;
-	if (!len || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (h[i] == '.') {
-			if (!label || h[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)h[i]) || h[i] == '-') {
-			if (++label > 63 || (label == 1 && h[i] == '-'))
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 && h[len - 1] != '-';
+	return profile__host_norm(h, norm, sizeof(norm)) == 0;
 }
 
 bool config__env_name_ok(const char *s, size_t len)
