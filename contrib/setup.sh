@@ -34,6 +34,15 @@ build() {
 	ninja -C "$BUILD"
 }
 
+# The npm clients tests/integration/test_sdk.sh runs as sandboxed services, as pinned in
+# tests/node/package-lock.json; skipped while node_modules is newer than the lock file.
+node_deps() {
+	[ tests/node/node_modules/.package-lock.json -nt tests/node/package-lock.json ] && return 0
+	command -v npm >/dev/null || { echo "setup: npm is missing (needed for tests/node)" >&2; exit 1; }
+	echo "setup: installing tests/node (npm ci)"
+	npm ci --prefix tests/node --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+}
+
 case "${1:-}" in
 demo)
 	deps
@@ -46,6 +55,7 @@ demo)
 test)
 	deps
 	build
+	node_deps
 	exec tests/run.sh
 	;;
 build)
