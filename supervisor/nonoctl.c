@@ -1,8 +1,7 @@
-/* nonoctl: command-line client for the nono-supervise control socket. */
+/* nonoctl: command-line client for the nono-supervise control socket: the command table,
+ * argument parsing, the request/reply round trip and main. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,15 +17,14 @@
 
 #include "config.h"
 #include "control.h"
+#include "nonoctl.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define EXIT_NOT_RUNNING 3
 #define REPLY_TIMEOUT_MS 30000	/* replies that do not wait for services */
 #define WAIT_SLACK_MS 5000	/* on top of --timeout: the daemon itself answers at the timeout */
 #define DEFAULT_WAIT_MS 60000
 #define DEFAULT_LOG_LINES 20
-#define FOLLOW_POLL_MS 100
 
 enum {
 	OPT_JSON = 1 << 0,
@@ -92,7 +89,6 @@ struct command {
 };
 
 static char socket_path[PATH_MAX];
-static volatile sig_atomic_t stop_requested;
 
 static const struct command *find_command(const char *name);
 static void usage(FILE *f);
@@ -206,11 +202,6 @@ static int parse_args(struct args *a, int argc, char **argv)
 
 /* ---- protocol ---- */
 
-static void bad_reply(void)
-{
-	fprintf(stderr, "nonoctl: bad reply from daemon\n");
-}
-
 static int ctl_connect(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -264,18 +255,6 @@ static cJSON *build_request(const struct args *a)
 		return NULL;
 	}
 	return req;
-}
-
-static const char *json_str(const cJSON *obj, const char *key)
-{
-	return cJSON_GetStringValue(cJSON_GetObjectItem(obj, key));
-}
-
-static double json_num(const cJSON *obj, const char *key)
-{
-	const cJSON *item = cJSON_GetObjectItem(obj, key);
-
-	return cJSON_IsNumber(item) && item->valuedouble > 0 ? item->valuedouble : 0;
 }
 
 static int cmd_reload(const struct args *a);
@@ -357,121 +336,14 @@ free_buf:
 
 /* ---- status ---- */
 
-static void format_uptime(double secs, char *buf, size_t len)
-{
-	unsigned long long s = (unsigned long long)secs, d = s / 86400;
-
-	s %= 86400;
-	if (d)
-		snprintf(buf, len, "%llud %llu:%02llu:%02llu", d, s / 3600, s / 60 % 60, s % 60);
-	else
-		snprintf(buf, len, "%llu:%02llu:%02llu", s / 3600, s / 60 % 60, s % 60);
-}
-
-/* "exited N" or "killed by SIGX"; false if the service has not exited yet. */
-static bool format_exit(const cJSON *svc, char *buf, size_t len)
-{
-	const cJSON *last = cJSON_GetObjectItem(svc, "last_exit");
-	const cJSON *code = cJSON_GetObjectItem(last, "code");
-	const char *sig = json_str(last, "signal");
-
-	if (!cJSON_IsObject(last))
-		return false;
-	if (sig)
-		snprintf(buf, len, "killed by %s", sig);
-	else
-		snprintf(buf, len, "exited %d", cJSON_IsNumber(code) ? code->valueint : -1);
-	return true;
-}
-
-static void format_detail(const cJSON *svc, const char *state, char *buf, size_t len)
-{
-	unsigned long long restarts = (unsigned long long)json_num(svc, "restarts");
-	double next = json_num(svc, "next_restart_s"), lost = json_num(svc, "log_bytes_lost");
-	unsigned long long wait = (unsigned long long)next;
-	const char *reason = json_str(svc, "reason");
-	char pid[32] = "", up[64], ex[64];
-	bool exited = format_exit(svc, ex, sizeof(ex));
-	int n;
-
-	if (json_num(svc, "pid") > 0)	/* null once the process is gone */
-		snprintf(pid, sizeof(pid), "pid %.0f, ", json_num(svc, "pid"));
-	if (!strcmp(state, "RUNNING")) {
-		format_uptime(json_num(svc, "uptime_s"), up, sizeof(up));
-		n = snprintf(buf, len, "%suptime %s, restarts %llu", pid, up, restarts);
-	} else if (!strcmp(state, "STARTING") || !strcmp(state, "STOPPING")) {
-		n = snprintf(buf, len, "%s%s", pid, state[3] == 'R' ? "starting" : "stopping");
-	} else if (!strcmp(state, "BACKOFF")) {
-		if (next > (double)wait)
-			wait++;	/* round up: never say "in 0s" while still waiting */
-		n = snprintf(buf, len, "%s%srestarting in %llus, restarts %llu",
-			     exited ? ex : "", exited ? ", " : "", wait, restarts);
-	} else if (!strcmp(state, "FAILED")) {
-		n = snprintf(buf, len, "%s", reason && *reason ? reason : exited ? ex : "failed");
-	} else if (!strcmp(state, "STOPPED")) {
-		n = snprintf(buf, len, "stopped%s%s", exited ? ", last " : "", exited ? ex : "");
-	} else if (!strcmp(state, "EXITED")) {
-		n = snprintf(buf, len, "%s", exited ? ex : "exited");
-	} else {
-		n = snprintf(buf, len, "%.*s", pid[0] ? (int)strlen(pid) - 2 : 0, pid);
-	}
-	if (lost > 0 && n >= 0 && (size_t)n < len)
-		n += snprintf(buf + n, len - (size_t)n, "%slog lost %.0f bytes", n ? ", " : "", lost);
-	/* A weaker or absent sandbox is said on every line, loudly. */
-	if (n >= 0 && (size_t)n < len && json_str(svc, "sandbox") &&
-	    !strcmp(json_str(svc, "sandbox"), "OFF"))
-		n += snprintf(buf + n, len - (size_t)n, "%sSANDBOX OFF", n ? ", " : "");
-	if (n >= 0 && (size_t)n < len && json_str(svc, "network") &&
-	    strcmp(json_str(svc, "network"), "netns") != 0)
-		n += snprintf(buf + n, len - (size_t)n, "%snetwork: %s", n ? ", " : "",
-			      json_str(svc, "network"));
-	/* Without cgroups a stop can miss descendants that left the process group. */
-	if (n >= 0 && (size_t)n < len && json_str(svc, "kill_mode") &&
-	    strcmp(json_str(svc, "kill_mode"), "cgroup") != 0)
-		snprintf(buf + n, len - (size_t)n, "%skill: %s", n ? ", " : "",
-			 json_str(svc, "kill_mode"));
-}
-
 static int cmd_status(const struct args *a)
 {
-	cJSON *reply = call(a, NULL), *services, *svc;
-	int width = 0, ret = 0;
-	char *text;
+	cJSON *reply = call(a, NULL);
+	int ret;
 
 	if (!reply)
 		return 1;
-	services = cJSON_GetObjectItem(reply, "services");
-	cJSON_ArrayForEach(svc, services) {
-		const char *name = json_str(svc, "name"), *state = json_str(svc, "state");
-
-		if (!name || !state) {
-			services = NULL;
-			break;
-		}
-		if ((int)strlen(name) > width)
-			width = (int)strlen(name);
-		if (strcmp(state, "RUNNING"))
-			ret = EXIT_NOT_RUNNING;
-	}
-	if (!cJSON_IsArray(services)) {
-		bad_reply();
-		ret = 1;
-	} else if (a->set & OPT_JSON) {
-		text = cJSON_PrintUnformatted(services);
-		printf("%s\n", text ? text : "null");
-		free(text);
-	} else {
-		cJSON_ArrayForEach(svc, services) {
-			const char *state = json_str(svc, "state");
-			char detail[512];
-
-			format_detail(svc, state, detail, sizeof(detail));
-			if (detail[0])
-				printf("%-*s   %-9s %s\n", width, json_str(svc, "name"), state, detail);
-			else
-				printf("%-*s   %s\n", width, json_str(svc, "name"), state);
-		}
-	}
+	ret = nonoctl_print_status(cJSON_GetObjectItem(reply, "services"), a->set & OPT_JSON);
 	cJSON_Delete(reply);
 	return ret;
 }
@@ -533,133 +405,12 @@ static int cmd_reload(const struct args *a)
 
 /* ---- logs ---- */
 
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-/* Offset where the last N lines start (a final newline ends a line, it does not start one). */
-static off_t tail_start(int fd, off_t size, long n)
-{
-	char buf[8192];
-	off_t pos = size;
-	long seen = 0;
-
-	while (n > 0 && pos > 0) {
-		size_t len = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-
-		pos -= (off_t)len;
-		if (pread(fd, buf, len, pos) != (ssize_t)len)
-			return -EIO;
-		for (size_t i = len; i-- > 0;)
-			if (buf[i] == '\n' && pos + (off_t)i != size - 1 && ++seen == n)
-				return pos + (off_t)i + 1;
-	}
-	return n > 0 ? 0 : size;
-}
-
-/* Copy FD from its offset to EOF onto stdout; -EPIPE when stdout is gone. */
-static int drain(int fd, off_t *pos)
-{
-	char buf[65536];
-
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : 0;
-		*pos += n;
-		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n || fflush(stdout) == EOF)
-			return -errno;
-	}
-}
-
-/*
- * Follow PATH from POS in FD (-1: the file does not exist yet); takes over FD. The daemon
- * rotates by renaming the file and creating a new one, so a new inode means: finish the
- * old file, then read the new one from its start. A file shorter than POS was truncated.
- */
-static int follow(const char *path, int fd, off_t pos)
-{
-	struct sigaction sa = { .sa_handler = on_stop_signal };	/* no SA_RESTART: wake poll */
-	struct stat st, cur;
-	int r = 0;
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	while (!stop_requested) {
-		struct pollfd out = { .fd = STDOUT_FILENO, .events = 0 };
-
-		r = fd >= 0 ? drain(fd, &pos) : 0;
-		if (r < 0)
-			break;
-		/* With no events asked, only POLLERR/POLLHUP end the wait early: stdout's reader left. */
-		if (poll(&out, 1, FOLLOW_POLL_MS) > 0)
-			break;
-		if (stat(path, &st) < 0) {
-			if (errno == ENOENT)
-				continue;	/* renamed away, the new one is not there yet */
-			r = -errno;
-			break;
-		}
-		if (fd >= 0 && fstat(fd, &cur) == 0 && cur.st_ino == st.st_ino && cur.st_dev == st.st_dev) {
-			if (st.st_size < pos)
-				pos = lseek(fd, 0, SEEK_SET);
-			continue;
-		}
-		if (fd >= 0) {
-			r = drain(fd, &pos);
-			close(fd);
-			fd = -1;
-			if (r < 0)
-				break;
-		}
-		pos = 0;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 && errno != ENOENT) {
-			r = -errno;
-			break;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/* A service's records from the audit log, as the JSON lines they are. */
-static int print_audit(const char *path, const char *service)
-{
-	FILE *f = fopen(path, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		cJSON *rec = cJSON_ParseWithLength(line, (size_t)n);
-		const char *svc = json_str(rec, "service");
-
-		if (svc && strcmp(svc, service) == 0)
-			fwrite(line, 1, (size_t)n, stdout);
-		cJSON_Delete(rec);
-	}
-	free(line);
-	fclose(f);
-	return 0;
-}
-
 static int cmd_logs(const struct args *a)
 {
 	cJSON *reply = call(a, NULL);
 	const char *p = json_str(reply, "path");
 	char path[PATH_MAX];
-	struct stat st;
-	off_t pos = 0;
-	int fd, r = 0;
+	int r;
 
 	if (!reply)
 		return 1;
@@ -670,33 +421,14 @@ static int cmd_logs(const struct args *a)
 	}
 	cJSON_Delete(reply);
 	if (a->set & OPT_AUDIT) {
-		r = print_audit(path, a->names[0]);
+		r = nonoctl_print_audit(path, a->names[0]);
 		if (r < 0) {
 			fprintf(stderr, "nonoctl: %s: %s\n", path, strerror(-r));
 			return 1;
 		}
 		return 0;
 	}
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT)
-		r = -errno;
-	if (fd >= 0) {
-		pos = fstat(fd, &st) < 0 ? -errno : tail_start(fd, st.st_size, a->lines);
-		if (pos >= 0 && lseek(fd, pos, SEEK_SET) < 0)
-			pos = -errno;
-		r = pos < 0 ? (int)pos : drain(fd, &pos);
-	}
-	if (r == 0 && (a->set & OPT_FOLLOW)) {
-		r = follow(path, fd, pos);
-		fd = -1;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (r == 0 || r == -EPIPE || stop_requested)
-		return 0;
-	fprintf(stderr, "nonoctl: reading %s: %s\n", path, strerror(-r));
-	return 1;
+	return nonoctl_tail(path, a->lines, a->set & OPT_FOLLOW);
 }
 
 /* ---- shutdown, version, help ---- */

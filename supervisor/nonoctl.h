@@ -1,0 +1,40 @@
+/* nonoctl.h: what nonoctl's files share: reply helpers, the status table
+ * (nonoctl_print.c), and reading log files (nonoctl_logs.c). */
+#ifndef NONO_NONOCTL_H
+#define NONO_NONOCTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#define EXIT_NOT_RUNNING 3	/* status: a service shown is not running */
+
+static inline void bad_reply(void)
+{
+	fprintf(stderr, "nonoctl: bad reply from daemon\n");
+}
+
+static inline const char *json_str(const cJSON *obj, const char *key)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(obj, key));
+}
+
+static inline double json_num(const cJSON *obj, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItem(obj, key);
+
+	return cJSON_IsNumber(item) && item->valuedouble > 0 ? item->valuedouble : 0;
+}
+
+/* Print a status reply's "services" as a table (or as JSON): 0, EXIT_NOT_RUNNING, or 1 for a
+ * bad reply. */
+int nonoctl_print_status(const cJSON *services, bool json);
+
+/* Print the last LINES lines of the log at PATH, then with FOLLOW keep printing what is added
+ * (across rotation) until SIGINT/SIGTERM or stdout's reader leaves. 0, or 1 with a message. */
+int nonoctl_tail(const char *path, long lines, bool follow);
+/* SERVICE's records from the audit log at PATH, as the JSON lines they are. 0 or -errno. */
+int nonoctl_print_audit(const char *path, const char *service);
+
+#endif
