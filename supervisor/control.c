@@ -195,7 +195,7 @@ static void process_lines(struct client *c)
 		return;
 	/* A waiting verb stops the loop: the rest waits until it is answered. */
 	c->in_dispatch = true;
-	while (c->op == WAIT_NONE && !c->audit_job && !c->closing &&
+	while (c->op == WAIT_NONE && !c->audit_job && !c->credcheck && !c->closing &&
 	       (nl = memchr(c->in.data + start, '\n', c->in.len - start))) {
 		size_t len = (size_t)(nl - (c->in.data + start));
 

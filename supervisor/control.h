@@ -20,9 +20,14 @@
  *   logs     {"name": N}                 -> {"ok":true,"path":"/…/N.log"} (the client reads the file)
  *   shutdown {}                          -> {"ok":true}; the connection closes when the daemon exits
  *   version  {}                          -> {"ok":true,"version":"x.y.z"}
+ *   credentials {}                       -> {"ok":true,"credentials":[CREDENTIAL..]}, once every
+ *                                           key of the running configuration was checked
  *
  * SERVICE = {"name","state","want","pid","uptime_s","restarts","last_exit":{"code":N}|
  *            {"signal":"SIGKILL"}|null,"next_restart_s","reason","log","log_bytes_lost","kill_mode"}
+ *
+ * CREDENTIAL = {"name","source","route"|null,"upstream"|null,"services":[..],"state",
+ *               "reason"|null}; state is creds_state_name()'s, never a key byte
  *
  * Unknown service names fail the whole request: "unknown service 'x'".
  */

@@ -1,5 +1,6 @@
 /* control_cmds: the control socket's verbs: status, start/stop/restart (waiting for services to
- * settle), reload, logs, audit, explain, shutdown, version; and the table that names them. */
+ * settle), reload, logs, audit, credentials, explain, shutdown, version; and the table that
+ * names them. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "audit.h"
 #include "control.h"
 #include "control_internal.h"
+#include "credcheck.h"
 #include "log.h"
 #include "sandbox.h"
 #include "service.h"
@@ -389,6 +391,28 @@ static void cmd_audit(struct client *c, const cJSON *req)
 	uv_read_stop((uv_stream_t *)&c->pipe);	/* one request at a time */
 }
 
+/* "credentials": each key is loaded in a worker, wiped, and only its state comes back. */
+static void credentials_done(void *arg, cJSON *list)
+{
+	struct client *c = arg;
+	cJSON *reply = control__ok_reply();
+
+	c->credcheck = NULL;
+	cJSON_AddItemToObject(reply, "credentials", list);
+	control__send_json(c, reply);
+	control__resume(c);
+}
+
+static void cmd_credentials(struct client *c, const cJSON *req)
+{
+	int r = credcheck_start(c->ctl->sv, credentials_done, c, &c->credcheck);
+
+	if (r < 0)
+		control__send_error(c, "credentials: cannot start the check: %s", strerror(-r));
+	else if (c->credcheck)
+		uv_read_stop((uv_stream_t *)&c->pipe);	/* one request at a time */
+}
+
 static void cmd_explain(struct client *c, const cJSON *req)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(req, "name");
@@ -435,7 +459,7 @@ static const struct control__command commands[] = {
 	{ "status", cmd_status },   { "start", cmd_start },	  { "stop", cmd_stop },
 	{ "restart", cmd_restart }, { "reload", cmd_reload },	  { "logs", cmd_logs },
 	{ "shutdown", cmd_shutdown }, { "version", cmd_version },   { "explain", cmd_explain },
-	{ "audit", cmd_audit },
+	{ "audit", cmd_audit }, { "credentials", cmd_credentials },
 };
 
 const struct control__command *control__find_command(const char *name)
@@ -450,4 +474,6 @@ void control__detach(struct client *c)
 {
 	if (c->audit_job)
 		c->audit_job->client = NULL;	/* the job frees itself when done */
+	credcheck_cancel(c->credcheck);	/* so does the check */
+	c->credcheck = NULL;
 }

@@ -18,6 +18,7 @@ enum wait_op {
 };
 
 struct audit_job;
+struct credcheck;
 
 struct client {
 	struct control *ctl;
@@ -27,6 +28,7 @@ struct client {
 	bool closing;
 	bool in_dispatch;	/* process_lines is on the stack: do not re-enter it */
 	struct audit_job *audit_job;	/* an "audit verify" under way */
+	struct credcheck *credcheck;	/* a "credentials" check under way */
 	/* a start/stop/restart waiting for its services to settle */
 	enum wait_op op;
 	char **names;

@@ -348,6 +348,19 @@ static int cmd_status(const struct args *a)
 	return ret;
 }
 
+static int cmd_credentials(const struct args *a)
+{
+	cJSON *reply = call(a, NULL);
+	int ret;
+
+	if (!reply)
+		return 1;
+	ret = nonoctl_print_credentials(cJSON_GetObjectItem(reply, "credentials"),
+					a->set & OPT_JSON);
+	cJSON_Delete(reply);
+	return ret;
+}
+
 /* ---- start, stop, restart, reload ---- */
 
 static int cmd_control(const struct args *a)
@@ -521,6 +534,7 @@ static const struct command commands[] = {
 	{ "logs", NAMES_ONE, OPT_LINES | OPT_FOLLOW | OPT_AUDIT, "print the end of a service's log", cmd_logs },
 	{ "audit", NAMES_ONE, 0, "audit verify: check the audit log's hash chain", cmd_audit },
 	{ "explain", NAMES_ONE, 0, "print a service's compiled sandbox policy", cmd_explain },
+	{ "credentials", NAMES_NONE, OPT_JSON, "check that each credential's key loads (never shows it)", cmd_credentials },
 	{ "shutdown", NAMES_NONE, 0, "stop every service, then the daemon", cmd_shutdown },
 	{ "version", NAMES_NONE, 0, "print client and daemon versions", cmd_version },
 	{ "help", NAMES_NONE, 0, "print this help", cmd_help },
@@ -571,7 +585,8 @@ static void usage(FILE *f)
 		option_label(&options[k], true, label, sizeof(label));
 		fprintf(f, "  %-22s  %s\n", label, options[k].help);
 	}
-	fprintf(f, "\nexit status: 0 ok, 1 error, 3 a service shown by 'status' is not running\n");
+	fprintf(f, "\nexit status: 0 ok, 1 error, 3 a service shown by 'status' is not running, or a\n"
+		   "credential shown by 'credentials' is not loaded\n");
 }
 
 /* ---- main ---- */

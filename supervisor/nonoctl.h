@@ -1,4 +1,4 @@
-/* nonoctl.h: what nonoctl's files share: reply helpers, the status table
+/* nonoctl.h: what nonoctl's files share: reply helpers, the status and credentials tables
  * (nonoctl_print.c), and reading log files (nonoctl_logs.c). */
 #ifndef NONO_NONOCTL_H
 #define NONO_NONOCTL_H
@@ -8,7 +8,8 @@
 
 #include <cjson/cJSON.h>
 
-#define EXIT_NOT_RUNNING 3	/* status: a service shown is not running */
+#define EXIT_NOT_RUNNING 3	/* status: a service shown is not running; credentials: a key
+				   is not loaded */
 
 static inline void bad_reply(void)
 {
@@ -30,6 +31,8 @@ static inline double json_num(const cJSON *obj, const char *key)
 /* Print a status reply's "services" as a table (or as JSON): 0, EXIT_NOT_RUNNING, or 1 for a
  * bad reply. */
 int nonoctl_print_status(const cJSON *services, bool json);
+/* The same for a credentials reply's "credentials": EXIT_NOT_RUNNING when a key is not loaded. */
+int nonoctl_print_credentials(const cJSON *creds, bool json);
 
 /* Print the last LINES lines of the log at PATH, then with FOLLOW keep printing what is added
  * (across rotation) until SIGINT/SIGTERM or stdout's reader leaves. 0, or 1 with a message. */

@@ -1,4 +1,4 @@
-/* nonoctl_print: nonoctl's tables: status (one line per service). */
+/* nonoctl_print: nonoctl's tables: status (one line per service) and credentials (one per key). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +121,74 @@ int nonoctl_print_status(const cJSON *services, bool json)
 			else
 				printf("%-*s   %s\n", width, json_str(svc, "name"), state);
 		}
+	}
+	return ret;
+}
+
+/* ---- credentials ---- */
+
+/* "a,b" (no spaces: one column), or "-" for none; false if the list is not one of names. */
+static bool join_services(const cJSON *list, char *buf, size_t len)
+{
+	const cJSON *e;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(list))
+		return false;
+	buf[0] = '\0';
+	cJSON_ArrayForEach(e, list) {
+		if (!cJSON_IsString(e))
+			return false;
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", e->valuestring);
+	}
+	if (!n)
+		snprintf(buf, len, "-");
+	return true;
+}
+
+int nonoctl_print_credentials(const cJSON *creds, bool json)
+{
+	const cJSON *cr;
+	int w_name = 0, w_source = 0, w_state = 0, w_services = 0, ret = 0;
+	char services[1024], *text;
+
+	cJSON_ArrayForEach(cr, creds) {
+		const char *name = json_str(cr, "name"), *source = json_str(cr, "source");
+		const char *state = json_str(cr, "state");
+
+		if (!name || !source || !state ||
+		    !join_services(cJSON_GetObjectItem(cr, "services"), services, sizeof(services))) {
+			creds = NULL;
+			break;
+		}
+		w_name = (int)strlen(name) > w_name ? (int)strlen(name) : w_name;
+		w_source = (int)strlen(source) > w_source ? (int)strlen(source) : w_source;
+		w_state = (int)strlen(state) > w_state ? (int)strlen(state) : w_state;
+		w_services = (int)strlen(services) > w_services ? (int)strlen(services) : w_services;
+		if (strcmp(state, "loaded"))
+			ret = EXIT_NOT_RUNNING;
+	}
+	if (!cJSON_IsArray(creds)) {
+		bad_reply();
+		return 1;
+	}
+	if (json) {
+		text = cJSON_PrintUnformatted(creds);
+		printf("%s\n", text ? text : "null");
+		free(text);
+		return ret;
+	}
+	cJSON_ArrayForEach(cr, creds) {
+		const char *reason = json_str(cr, "reason");
+
+		join_services(cJSON_GetObjectItem(cr, "services"), services, sizeof(services));
+		printf("%-*s   %-*s   %-*s   ", w_name, json_str(cr, "name"), w_source,
+		       json_str(cr, "source"), w_state, json_str(cr, "state"));
+		if (reason && *reason)
+			printf("%-*s   %s\n", w_services, services, reason);
+		else
+			printf("%s\n", services);
 	}
 	return ret;
 }

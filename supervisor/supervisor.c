@@ -56,6 +56,18 @@ static char *dir_of(const char *path)
 	return dir;
 }
 
+/* The running configuration's credential sections become cfg's (the old ones are freed). */
+static void take_credentials(struct supervisor *sv, struct config *cfg)
+{
+	for (size_t i = 0; i < sv->n_credentials; i++)
+		config_credential_release(&sv->credentials[i]);
+	free(sv->credentials);
+	sv->credentials = cfg->credentials;
+	sv->n_credentials = cfg->n_credentials;
+	cfg->credentials = NULL;
+	cfg->n_credentials = 0;
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_MAX];
@@ -262,6 +274,7 @@ int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t err
 		if (s->cfg.autostart && s->spawns == 0 && s->sm.state == ST_STOPPED &&
 		    s->sm.want == WANT_DOWN && !s->sm.has_exit)
 			service_event(s, EV_START);
+	take_credentials(sv, &next);
 	config_free(&next);
 	log_info("configuration reloaded");
 	supervisor_changed(sv);
@@ -379,6 +392,8 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 	sv.config_path = strdup(cfg.path);
 	sv.config_dir = dir_of(cfg.path);
 	r = setup(&sv, &cfg, foreground);
+	if (r == 0)
+		take_credentials(&sv, &cfg);
 	config_free(&cfg);
 	if (r < 0)
 		return 1;
@@ -404,6 +419,7 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 	unlink(sv.socket_path);
 	uv_loop_close(sv.loop);
 	config_strv_free(sv.base_env);
+	take_credentials(&sv, &(struct config){ 0 });	/* i.e. free them */
 	free(sv.config_path);
 	free(sv.config_dir);
 	return 0;

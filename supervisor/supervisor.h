@@ -23,6 +23,9 @@ struct supervisor {
 	char exec_helper[PATH_MAX];	/* nono-exec, which builds each sandbox */
 	struct service *services;	/* the configured fleet, in file order */
 	struct service *dying;		/* removed by a reload, still stopping */
+	/* the running configuration's [credential:NAME] sections, in file order */
+	struct credential_config *credentials;
+	size_t n_credentials;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	struct control *control;
 	bool shutting_down;
