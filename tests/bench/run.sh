@@ -3,6 +3,7 @@
 #
 #   tests/bench/run.sh [--quick] [--tools nono,supervisord,runit,pm2] [--json FILE] [--keep] [-v]
 #   tests/bench/run.sh --sandbox [--quick] ...   only the sandbox benchmark (see sandbox.sh)
+#   tests/bench/run.sh --proxy [--quick] [-v]    only the credential proxy benchmark (proxy.sh)
 #
 # BUILD=DIR selects the meson build dir (default: <repo>/build). Runs as root. Installs what is
 # missing: Debian packages supervisor and runit, pm2 (npm) into tests/bench/.npm. Every process
@@ -11,6 +12,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 # --sandbox: only the sandbox benchmark (sandbox.sh: sandboxed vs plain spawn), nothing installed
 for a in "$@"; do [ "$a" = --sandbox ] && exec "$here/sandbox.sh" "$@"; done
+# --proxy: only the credential proxy benchmark (proxy.sh: direct vs nono-supervise vs nginx)
+for a in "$@"; do [ "$a" = --proxy ] && exec "$here/proxy.sh" "$@"; done
 root=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$root/build}
 tag="nonobench-$$-$(date +%s%N)"
