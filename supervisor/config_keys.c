@@ -70,7 +70,7 @@ static const struct key_def keys[K_COUNT] = {
 	SVC(K_READ, "read", T_PATH_LIST, read, KEY_REPEAT, NULL),
 	SVC(K_WRITE, "write", T_PATH_LIST, write, KEY_REPEAT, NULL),
 	SVC(K_ALLOW_DOMAIN, "allow_domain", T_HOST_LIST, allow_domain, KEY_REPEAT,
-	    "a host name like api.example.com or *.example.com"),
+	    "a host name like api.example.com, *.example.com or 10.0.0.1, optionally :PORT"),
 	SVC(K_RESTART, "restart", T_RESTART, restart, 0, "always, on-failure or never"),
 	SVC(K_SUCCESS_EXIT_CODES, "success_exit_codes", T_CODES, success_codes, 0,
 	    "up to " STR(CONFIG_MAX_EXIT_CODES) " exit codes 0-255 separated by commas or spaces"),

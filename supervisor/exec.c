@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static cJSON *strv_to_json(char *const *v)
@@ -313,10 +314,12 @@ _Noreturn void exec_helper_main(void)
 	pw = lookup_user(user);
 	env = user_env(pw, env);
 	pj = cJSON_GetObjectItemCaseSensitive(plan, "policy");
-	if (pj)
+	if (pj) {
 		sandbox(pj, user);
-	else
+		umask(077);	/* what a sandboxed agent creates is its own */
+	} else {
 		become_user(pw, user);
+	}
 	/* A change of credentials clears the parent-death signal: set it again. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != (pid_t)ppid->valuedouble)

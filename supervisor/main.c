@@ -24,17 +24,25 @@ static void usage(FILE *f)
 		"Control a running supervisor with nonoctl.\n");
 }
 
+/* Configuration errors end without a newline (several are joined by them). */
+static void print_err(const char *err)
+{
+	size_t n = strlen(err);
+
+	fprintf(stderr, "%s%s", err, n && err[n - 1] == '\n' ? "" : "\n");
+}
+
 static int check(const char *file)
 {
 	struct config cfg = { 0 };
 	char err[CONFIG_ERR_MAX];
 
 	if (config_load(&cfg, file, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s", err);
+		print_err(err);
 		return 1;
 	}
 	if (sandbox_check_config(&cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s", err);
+		print_err(err);
 		config_free(&cfg);
 		return 1;
 	}
@@ -52,7 +60,7 @@ static int explain(const char *name, const char *file)
 	int rc = 1;
 
 	if (config_load(&cfg, file, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s", err);
+		print_err(err);
 		return 1;
 	}
 	sc = config_find(&cfg, name);

@@ -153,11 +153,23 @@ int profile__read_json(struct ws *w, const char *file, const char *display, cJSO
 	return 0;
 }
 
-/* Lowercase, strip a trailing dot, check the labels. "*.suffix" is allowed. */
+/* A name, "*.suffix" or dotted IPv4 address, optionally ":PORT" (1-65535): "api.x.com:8443". */
 int profile__host_norm(const char *in, char *out, size_t len)
 {
-	size_t n = strlen(in), label = 0;
+	const char *colon = strchr(in, ':');
+	size_t n = colon ? (size_t)(colon - in) : strlen(in), label = 0;
 	const char *p = in;
+	unsigned long port = 0;
+
+	if (colon) {
+		char *end;
+
+		if (colon[1] < '1' || colon[1] > '9' || strlen(colon + 1) > 5)
+			return -EINVAL;
+		port = strtoul(colon + 1, &end, 10);
+		if (*end || port > 65535)
+			return -EINVAL;
+	}
 
 	if (n && in[n - 1] == '.')
 		n--;
@@ -187,6 +199,8 @@ int profile__host_norm(const char *in, char *out, size_t len)
 	if (label == 0 || out[n - 1] == '-')
 		return -EINVAL;
 	out[n] = '\0';
+	if (port && (size_t)snprintf(out + n, len - n, ":%lu", port) >= len - n)
+		return -EINVAL;
 	return 0;
 }
 

@@ -1,26 +1,44 @@
-/* proxy: the per-service proxy listener in the service's netns: reverse credential routes
- * (a 503 stub when the service has no session). */
+/*
+ * proxy: the fleet's credential proxy. One struct proxy serves a listener per service, made in
+ * that service's netns: reverse credential routes, and CONNECT / absolute-form requests to the
+ * service's allowlisted hosts (a 503 stub when the service has no session).
+ */
 #ifndef NONO_PROXY_H
 #define NONO_PROXY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
+
+#include "upstream.h"
 
 #include "routes.h"
 #include "token.h"
 
-#define PROXY_CONN_MAX	  64	      /* connections served at once; more wait in the backlog */
-#define PROXY_HEAD_MAX	  (64 * 1024) /* request head bytes, else 431 */
-#define PROXY_IDLE_MS	  10000	      /* silence while reading the head, else closed */
-#define PROXY_HEAD_MS	  30000	      /* the whole head, however it trickles in */
-#define PROXY_LINGER_MS	  2000	      /* after the reply: drain what the client still sends */
-#define PROXY_BACKLOG	  128
+/* Limits: each is named in the reply and the audit record when it is hit (proxy_limit_reason). */
+struct proxy_limits {
+	unsigned conns_per_service; /* open client connections per service listener: else 503 */
+	unsigned conns_total;	    /* over every listener: else 503 */
+	uint64_t header_bytes;	    /* request head: else 431 */
+	uint64_t body_bytes;	    /* request body, framing included: else 413 */
+	uint64_t idle_ms;	    /* silence on a connection between or inside request heads */
+	uint64_t head_ms;	    /* the whole head, however it trickles in: else 408 */
+	uint64_t connect_ms;	    /* resolve + connect + TLS handshake: else 504 */
+	uint64_t stream_ms;	    /* silence while forwarding or tunnelling: else 504 or cut */
+};
+
+#define PROXY_LINGER_MS	  2000		/* after the reply: drain what the client still sends */
+#define PROXY_DRAIN_MS	  30000		/* last response bytes still queued to the client */
+#define PROXY_BACKLOG	  511
 #define PROXY_SERVICE_MAX 64
-#define PROXY_BODY_MAX	  (16ULL * 1024 * 1024) /* request body bytes (framing too), else 413 */
-#define PROXY_CONNECT_MS  30000			/* resolve + connect + TLS handshake, else 502 */
-#define PROXY_STREAM_MS	  300000 /* silence while forwarding (request or response), else 504 */
-#define PROXY_DRAIN_MS	  30000	 /* last response bytes still queued to the client */
-#define PROXY_PIPE_MAX	  (256 * 1024) /* bytes queued either way before reading pauses */
+#define PROXY_PIPE_MAX	  (256 * 1024)	/* bytes queued either way before reading pauses */
+#define PROXY_READ_MAX	  (64 * 1024)	/* one read from a client */
+#define PROXY_POOL_PER_HOST 8		/* idle upstream connections kept per upstream */
+#define PROXY_POOL_IDLE_MS  30000
+
+/* The defaults: 256 per service, 4096 in all, 64 KiB heads, 16 MiB bodies, 10 s idle,
+ * 30 s for a head, 30 s to connect, 300 s of silence while streaming. */
+void proxy_limits_default(struct proxy_limits *l);
 
 struct audit;
 struct ssl_ctx_st;
@@ -32,6 +50,8 @@ struct proxy_credential {
 	struct ssl_ctx_st *ctx; /* SSL_CTX for the route's upstream (NULL for http upstreams) */
 };
 
+struct hostrules;
+
 struct proxy_session {
 	char service[PROXY_SERVICE_MAX + 1];
 	char id[TOKEN_ID_LEN + 1]; /* non-secret session id for audit records */
@@ -39,7 +59,31 @@ struct proxy_session {
 	const struct proxy_credential *creds;
 	size_t n_creds;
 	struct audit *audit; /* may be NULL */
+	/* CONNECT and absolute-form: the hosts it may reach (NULL: none). Address entries
+	 * also allow that range, loopback and private ones included. */
+	const struct hostrules *allow;
 };
+
+/*
+ * The one proxy of the fleet: limits, the connection count over every listener, the
+ * pool of idle upstream connections, one read buffer. Embed it; listeners point at it.
+ */
+struct proxy {
+	uv_loop_t *loop;
+	struct proxy_limits limits;
+	unsigned nconns;	       /* client connections open, every listener */
+	unsigned long refused;	       /* connections refused by a connection limit */
+	struct proxy_listener *waiters; /* listeners held back by the total limit */
+	struct upstream_pool pool;
+	bool closing;
+	void (*close_cb)(struct proxy *);
+	char rbuf[PROXY_READ_MAX]; /* reads are consumed inside the read callback */
+};
+
+/* limits NULL: the defaults. */
+void proxy_init(struct proxy *px, uv_loop_t *loop, const struct proxy_limits *limits);
+/* Close the pool; cb (may be NULL) runs when it is gone. Listeners must be closed first. */
+void proxy_close(struct proxy *px, void (*cb)(struct proxy *));
 
 struct proxy_conn;
 
@@ -49,13 +93,15 @@ struct proxy_conn;
  */
 struct proxy_listener {
 	uv_tcp_t tcp;
+	struct proxy *px;
 	char service[PROXY_SERVICE_MAX + 1];
 	const struct proxy_session *session; /* NULL: the 503 stub */
 	struct proxy_conn *conns;	     /* open connections */
 	unsigned nconns;		     /* connections not yet freed (closing ones too) */
 	unsigned long served;		     /* replies written */
 	bool have_handle;
-	bool waiting; /* a connection waits for a free slot */
+	bool waiting;			     /* a connection waits in the backlog for a slot */
+	struct proxy_listener *wait_next;    /* in proxy.waiters: waits for the total to drop */
 	bool closing;
 	bool tcp_closed;
 	void (*close_cb)(struct proxy_listener *);
@@ -67,7 +113,7 @@ struct proxy_listener {
  * session == NULL: every request is answered 503. The session outlives the listener.
  * 0 or a negative errno (-ENOTSOCK: fd is not a listening TCP socket).
  */
-int proxy_listener_open(struct proxy_listener *pl, uv_loop_t *loop, int fd,
+int proxy_listener_open(struct proxy_listener *pl, struct proxy *px, int fd,
 			const struct proxy_session *session, char *err, size_t errlen);
 
 /*

@@ -14,6 +14,7 @@
 
 #include "cgroup.h"
 #include "exec.h"
+#include "hostrules.h"
 #include "netns.h"
 #include "sandbox.h"
 #include "routes.h"
@@ -177,7 +178,7 @@ static void read_helper(struct service *s)
 			close(fd);
 			continue;
 		}
-		if (proxy_listener_open(&s->proxy, s->sv->loop, fd, s->session, why, sizeof(why)) < 0) {
+		if (proxy_listener_open(&s->proxy, &s->sv->proxy, fd, s->session, why, sizeof(why)) < 0) {
 			event(s, "proxy listener: %s", why);
 			continue;
 		}
@@ -477,22 +478,38 @@ static void session_free(struct service *s)
 	if (!s->session)
 		return;
 	token_wipe(&s->session->token);
+	hostrules_free((struct hostrules *)s->session->allow);
 	free(s->session);
 	s->session = NULL;
 }
 
-/* A fresh phantom token for this run, over the service's loaded credentials. */
-static int session_new(struct service *s, char *why, size_t len)
+/*
+ * A fresh phantom token for this run, over the service's loaded credentials and allowlisted
+ * hosts. Without either (or without the proxy) there is no session: the listener is the stub.
+ */
+static int session_new(struct service *s, const struct policy *policy, char *why, size_t len)
 {
+	bool hosts = policy->allow_hosts && policy->allow_hosts[0];
+	struct hostrules *allow = NULL;
 	struct proxy_session *ps;
+	int r;
 
-	if (!s->creds.n)
+	if (policy->sandbox_off || policy->net != POLICY_NET_PROXY || (!s->creds.n && !hosts))
 		return 0;
+	if (hosts) {
+		r = hostrules_new(&allow, policy->allow_hosts, why, len);
+		if (r < 0)
+			return r;
+	}
 	ps = calloc(1, sizeof(*ps));
-	if (!ps)
+	if (!ps) {
+		hostrules_free(allow);
 		return snprintf(why, len, "out of memory"), -ENOMEM;
+	}
+	ps->allow = allow;
 	snprintf(ps->service, sizeof(ps->service), "%s", s->cfg.name);
 	if (token_new(&ps->token) < 0 || token_session_id_new(ps->id) < 0) {
+		hostrules_free(allow);
 		free(ps);
 		return snprintf(why, len, "no randomness for a phantom token"), -EIO;
 	}
@@ -590,7 +607,7 @@ static void spawn(struct service *s)
 		feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = msg });
 		return;
 	}
-	r = session_new(s, why, sizeof(why));
+	r = session_new(s, &policy, why, sizeof(why));
 	if (r < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0 ||

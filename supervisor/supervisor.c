@@ -149,6 +149,7 @@ static int audit_setup(struct supervisor *sv)
 static void teardown(struct supervisor *sv)
 {
 	control_close(sv);
+	proxy_close(&sv->proxy, NULL);
 	uv_close((uv_handle_t *)&sv->audit_timer, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_term, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_int, close_cb_noop);
@@ -348,6 +349,7 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 	r = audit_setup(sv);
 	if (r < 0)
 		return r;
+	proxy_init(&sv->proxy, sv->loop, NULL);
 	r = control_open(sv, sv->socket_path, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -385,7 +387,7 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 	if (r == 0)
 		r = sandbox_check_config(&cfg, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "%s", err);
+		fprintf(stderr, "%s\n", err);
 		config_free(&cfg);
 		return 1;
 	}

@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "proxy.h"
 
 struct service;
 struct control;
@@ -34,6 +35,7 @@ struct supervisor {
 	uv_timer_t audit_timer;		/* queues a flush when records wait */
 	uv_work_t audit_work;
 	bool audit_flushing;
+	struct proxy proxy;		/* the one credential proxy; a listener per service */
 };
 
 /* Run the daemon on FILE until shutdown; returns the process exit code. */

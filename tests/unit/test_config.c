@@ -609,6 +609,9 @@ Test(config, allow_domain)
 		{ "allow_domain = xn--bcher-kva.example", { "xn--bcher-kva.example" } },
 		{ "allow_domain = 1password.com", { "1password.com" } },
 		{ "allow_domain = 127.0.0.1", { "127.0.0.1" } },
+		{ "allow_domain = api.example.com:443", { "api.example.com:443" } },
+		{ "allow_domain = 127.0.0.1:8443", { "127.0.0.1:8443" } },
+		{ "allow_domain = *.example.com:65535", { "*.example.com:65535" } },
 		{ "allow_domain = " L63 ".com", { L63 ".com" } },
 		{ "allow_domain = api.example.com\nallow_domain = *.cdn.example.net\nallow_domain = localhost",
 		  { "api.example.com", "*.cdn.example.net", "localhost" } },
@@ -618,7 +621,9 @@ Test(config, allow_domain)
 		"a..b", "-", "exa mple.com", "*.", "*", "**.example.com", "*.*.example.com", "*example.com",
 		"a*.example.com", "api.*.com", ".", "..", ".example.com", "example..com", "example.com..",
 		"*..example.com", "-a.example.com", "a-.example.com", "a.-b.example.com", "example.com-",
-		"example.-", "ex_ample.com", "api.example.com:443", "https://api.example.com",
+		"example.-", "ex_ample.com", "api.example.com:0", "api.example.com:65536",
+		"api.example.com:", "api.example.com:08", "api.example.com:+1", "a:1:2",
+		"api.example.com:443x", ":443", "https://api.example.com",
 		"api.example.com/v1", "user@example.com", "caf\xc3\xa9.example", "[::1]", L63 "d.com",
 	};
 	const struct service_config *s;
@@ -640,7 +645,7 @@ Test(config, allow_domain)
 			 bad[i]);
 		snprintf(want, sizeof(want),
 			 "services.ini:4: service 'x': bad allow_domain '%s' "
-			 "(expected a host name like api.example.com or *.example.com)",
+			 "(expected a host name like api.example.com, *.example.com or 10.0.0.1, optionally :PORT)",
 			 bad[i]);
 		cr_expect_eq(load(ini), -EINVAL, "'%s' accepted", bad[i]);
 		cr_expect_str_eq(err, want, "'%s'", bad[i]);
@@ -980,7 +985,7 @@ Test(config, errors)
 		  "services.ini:3: service 'x': empty value for 'allow_domain'" },
 		{ "[service:x]\ncommand = a\nallow_domain = a..b\n",
 		  "services.ini:3: service 'x': bad allow_domain 'a..b' "
-		  "(expected a host name like api.example.com or *.example.com)" },
+		  "(expected a host name like api.example.com, *.example.com or 10.0.0.1, optionally :PORT)" },
 		{ "[supervisor]\nread = /etc\n", "services.ini:2: unknown key 'read' in [supervisor]" },
 		{ "[service:x]\ncommand = a\nrestart = on-falure\n",
 		  "services.ini:3: service 'x': bad restart 'on-falure' (expected always, on-failure or never)" },

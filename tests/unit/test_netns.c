@@ -771,6 +771,8 @@ static char *exchange(int port, const char *req, size_t len)
 
 struct harness {
 	uv_loop_t loop;
+	struct proxy px;
+	struct proxy_limits limits;	/* zero: the defaults */
 	struct proxy_listener pl;
 	uv_pipe_t result;
 	uv_timer_t guard;
@@ -793,6 +795,7 @@ static void listener_freed_cb(struct proxy_listener *pl)
 static void finish(struct harness *h)
 {
 	proxy_listener_close(&h->pl, listener_freed_cb);
+	proxy_close(&h->px, NULL);
 	if (!uv_is_closing((uv_handle_t *)&h->guard))
 		uv_close((uv_handle_t *)&h->guard, NULL);
 	if (!uv_is_closing((uv_handle_t *)&h->sample))
@@ -871,7 +874,8 @@ static void run_proxy(struct harness *h, client_fn client)
 	}
 	close(p[1]);
 	cr_assert_eq(uv_loop_init(&h->loop), 0);
-	r = proxy_listener_open(&h->pl, &h->loop, lfd, NULL, err, sizeof(err));
+	proxy_init(&h->px, &h->loop, h->limits.conns_per_service ? &h->limits : NULL);
+	r = proxy_listener_open(&h->pl, &h->px, lfd, NULL, err, sizeof(err));
 	cr_assert_eq(r, 0, "proxy_listener_open: %s", err);
 	cr_assert_str_eq(h->pl.service, "?");
 	uv_pipe_init(&h->loop, &h->result, 0);
@@ -972,47 +976,62 @@ Test(proxy, garbage_oversized_and_vanishing_clients, .timeout = 30)
 	cr_assert_str_eq(h.text, want);
 }
 
-/* 64 idle connections fill the listener; the 65th waits until one of them goes. */
+/*
+ * 4 idle connections fill a listener limited to 4: the 5th is answered 503 at once, naming
+ * the limit; once one of the 4 goes, the next one is served.
+ */
+#define TEST_CONN_LIMIT 4
+
 static void client_flood(int port, int out)
 {
-	int fds[PROXY_CONN_MAX], extra;
+	int fds[TEST_CONN_LIMIT], extra;
 	char buf[1024];
 	size_t got = 0;
 	ssize_t n;
 
-	for (int i = 0; i < PROXY_CONN_MAX; i++) {
+	for (int i = 0; i < TEST_CONN_LIMIT; i++) {
 		fds[i] = tcp_connect("127.0.0.1", port);
 		if (fds[i] < 0) {
 			put(out, "connect failed");
 			return;
 		}
 	}
-	usleep(300000);
+	usleep(200000);
 	extra = tcp_connect("127.0.0.1", port);
-	if (extra < 0 || write(extra, REQUEST, strlen(REQUEST)) != (ssize_t)strlen(REQUEST)) {
+	if (extra < 0) {
 		put(out, "extra connect failed");
 		return;
 	}
-	put(out, readable(extra, 500) ? "served early\n" : "waited\n");
-	close(fds[0]);
 	while ((n = recv(extra, buf + got, sizeof(buf) - 1 - got, 0)) > 0)
 		got += (size_t)n;
 	buf[got] = '\0';
 	put(out, buf);
-	for (int i = 1; i < PROXY_CONN_MAX; i++)
-		close(fds[i]);
+	put(out, "\n--\n");
 	close(extra);
+	close(fds[0]);
+	usleep(200000);
+	client_get(port, out);
+	for (int i = 1; i < TEST_CONN_LIMIT; i++)
+		close(fds[i]);
 }
 
-Test(proxy, at_most_64_connections, .timeout = 30)
+Test(proxy, connection_limit_is_named_503, .timeout = 30)
 {
 	static struct harness h;
-	char want[1024];
+	static const char body[] = "{\"error\":{\"type\":\"proxy_unavailable\",\"message\":"
+				   "\"proxy limit max_connections_per_service (4) reached\"}}";
+	char want[2048];
 
+	proxy_limits_default(&h.limits);
+	h.limits.conns_per_service = TEST_CONN_LIMIT;
 	run_proxy(&h, client_flood);
-	snprintf(want, sizeof(want), "waited\n%s", reply_503());
+	snprintf(want, sizeof(want),
+		 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n--\n%s",
+		 strlen(body), body, reply_503());
 	cr_assert_str_eq(h.text, want);
-	cr_assert_eq(h.max_conns, PROXY_CONN_MAX);
+	cr_assert_geq(h.max_conns, TEST_CONN_LIMIT);
+	cr_assert_eq(h.px.refused, 1);
 }
 
 /* Closing the listener closes and frees its connections; their clients see it. */
@@ -1046,7 +1065,9 @@ Test(proxy, close_frees_open_connections, .timeout = 30)
 	cr_assert_eq(h.pl.served, 0);
 }
 
-/* A client that goes quiet mid-head is closed after PROXY_IDLE_MS. */
+#define IDLE_MS 10000 /* the default idle_timeout */
+
+/* A client that goes quiet mid-head is closed after the idle timeout. */
 static void client_idle(int port, int out)
 {
 	struct timespec a, b;
@@ -1058,12 +1079,12 @@ static void client_idle(int port, int out)
 		put(out, "connect failed");
 		return;
 	}
-	set_timeouts(fd, PROXY_IDLE_MS + 5000);
+	set_timeouts(fd, IDLE_MS + 5000);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	put(out, recv(fd, &c, 1, 0) == 0 ? "eof" : "no eof");
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
-	put(out, ms >= PROXY_IDLE_MS - 500 && ms <= PROXY_IDLE_MS + 2000 ? " in time" : " late");
+	put(out, ms >= IDLE_MS - 500 && ms <= IDLE_MS + 2000 ? " in time" : " late");
 	close(fd);
 }
 
@@ -1083,7 +1104,8 @@ Test(proxy, refuses_what_is_not_a_listener)
 
 	cr_assert_eq(uv_loop_init(&h.loop), 0);
 	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
-	cr_assert_eq(proxy_listener_open(&h.pl, &h.loop, p[0], NULL, err, sizeof(err)),
+	proxy_init(&h.px, &h.loop, NULL);
+	cr_assert_eq(proxy_listener_open(&h.pl, &h.px, p[0], NULL, err, sizeof(err)),
 		     -ENOTSOCK);
 	cr_assert(strstr(err, "service '?'"), "%s", err);
 	cr_assert(fcntl(p[0], F_GETFD) < 0 && errno == EBADF, "fd not taken");
