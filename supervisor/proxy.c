@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netns.h"
 #include "proxy_internal.h"
 
 #define PROXY_REFUSING_MAX 32 /* connections being answered 503 at once, per listener */
@@ -24,6 +25,12 @@ struct cwrite {
 };
 
 static void accept_one(struct proxy_listener *pl);
+
+/* A listener with sessions behind it (else the stub). */
+static bool serving(const struct proxy_listener *pl)
+{
+	return pl->session || pl->shared;
+}
 
 void proxy_limits_default(struct proxy_limits *l)
 {
@@ -60,13 +67,91 @@ static void pool_closed_cb(struct upstream_pool *p)
 		cb(px);
 }
 
+static void listener_free_cb(struct proxy_listener *pl)
+{
+	free(pl);
+}
+
+static void shared_closed_cb(struct proxy_listener *pl)
+{
+	struct proxy *px = pl->px;
+
+	free(pl);
+	px->shared = NULL;
+	upstream_pool_close(&px->pool, pool_closed_cb);
+}
+
 void proxy_close(struct proxy *px, void (*cb)(struct proxy *))
 {
 	if (px->closing)
 		return;
 	px->closing = true;
 	px->close_cb = cb;
-	upstream_pool_close(&px->pool, pool_closed_cb);
+	free(px->sessions);
+	px->sessions = NULL;
+	px->nsessions = px->capsessions = 0;
+	if (px->shared)
+		proxy_listener_close(px->shared, shared_closed_cb);
+	else
+		upstream_pool_close(&px->pool, pool_closed_cb);
+}
+
+int proxy_session_add(struct proxy *px, const struct proxy_session *s)
+{
+	if (px->nsessions == px->capsessions) {
+		size_t cap = px->capsessions ? 2 * px->capsessions : 16;
+		const struct proxy_session **v = realloc(px->sessions, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		px->sessions = v;
+		px->capsessions = cap;
+	}
+	px->sessions[px->nsessions++] = s;
+	return 0;
+}
+
+void proxy_session_remove(struct proxy *px, const struct proxy_session *s)
+{
+	struct proxy_conn *c, *next;
+
+	for (size_t i = 0; i < px->nsessions; i++) {
+		if (px->sessions[i] == s) {
+			px->sessions[i] = px->sessions[--px->nsessions];
+			break;
+		}
+	}
+	/* Its process is gone: so are its requests on the shared listener. */
+	for (c = px->shared ? px->shared->conns : NULL; c; c = next) {
+		next = c->next;
+		if (c->s == s)
+			proxy__conn_close(c);
+	}
+}
+
+int proxy_shared_open(struct proxy *px, int port, char *err, size_t errlen)
+{
+	struct proxy_listener *pl;
+	char why[256];
+	int fd, r;
+
+	r = netns_listen(port, &fd, why, sizeof(why));
+	if (r < 0)
+		return snprintf(err, errlen, "shared proxy listener: %s", why), r;
+	pl = calloc(1, sizeof(*pl));
+	if (!pl) {
+		close(fd);
+		return snprintf(err, errlen, "shared proxy listener: out of memory"), -ENOMEM;
+	}
+	r = proxy_listener_open(pl, px, fd, NULL, err, errlen);
+	if (r < 0) {
+		proxy_listener_close(pl, listener_free_cb);
+		return r;
+	}
+	pl->shared = true;
+	snprintf(pl->service, sizeof(pl->service), "(shared)");
+	px->shared = pl;
+	return 0;
 }
 
 void buf_wipe_free(struct buf *b)
@@ -184,7 +269,7 @@ static void timer_cb(uv_timer_t *t)
 		return;
 	case CONN_HEAD:
 		/* Part of a request came, then silence: say so. Between requests: just close. */
-		if (c->pl->session && c->in.len > 0) {
+		if (serving(c->pl) && c->in.len > 0) {
 			snprintf(msg, sizeof(msg),
 				 "proxy limit %s (%llu ms) reached while reading the request head",
 				 uv_now(c->tcp.loop) >= c->deadline ? "head_timeout" : "idle_timeout",
@@ -285,7 +370,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (c->state == CONN_REPLY || c->state == CONN_LINGER)
 		return; /* discarded */
-	if (c->pl->session) {
+	if (serving(c->pl)) {
 		proxy__client_data(c, buf->base, (size_t)nread);
 		return;
 	}
@@ -421,17 +506,18 @@ static const char *status_type(int status)
 
 void proxy__audit(struct proxy_conn *c, enum audit_decision decision, const char *reason)
 {
-	const struct proxy_session *s = c->pl->session;
+	const struct proxy_session *s = c->s;
+	struct audit *a = s && s->audit ? s->audit : c->pl->px->audit;
 	struct audit_entry e;
 
 	if (!c->in_request)
 		return;
 	c->in_request = false;
-	if (!s || !s->audit)
+	if (!a || (!s && !c->pl->shared))
 		return;
 	e = (struct audit_entry){
-	    .service = c->pl->service,
-	    .session = s->id,
+	    .service = s ? s->service : c->pl->service,
+	    .session = s ? s->id : "",
 	    .kind = c->kind,
 	    .method = c->method,
 	    .host = c->to.host,
@@ -443,7 +529,7 @@ void proxy__audit(struct proxy_conn *c, enum audit_decision decision, const char
 	    .decision = decision,
 	    .reason = reason,
 	};
-	audit_record(s->audit, &e);
+	audit_record(a, &e);
 }
 
 static void json_escape(char *out, size_t size, const char *in)
@@ -463,7 +549,7 @@ static void json_escape(char *out, size_t size, const char *in)
 void proxy__reply(struct proxy_conn *c, int status, const char *msg, enum audit_decision d)
 {
 	const char *extra = status == 407 ? "Proxy-Authenticate: Basic realm=\"nono\"\r\n"
-			    : status == 503 && c->pl->session ? "Retry-After: 1\r\n"
+			    : status == 503 && serving(c->pl) ? "Retry-After: 1\r\n"
 							      : "";
 	char esc[512], text[1024];
 	int blen, n;
@@ -491,7 +577,7 @@ void proxy__reply(struct proxy_conn *c, int status, const char *msg, enum audit_
 		     "\r\n"
 		     "{\"error\":{\"type\":\"%s\",\"message\":\"%s\"}}",
 		     status, status_text(status), blen, extra,
-		     c->pl->session ? "x-should-retry: false\r\n" : "", status_type(status), esc);
+		     serving(c->pl) ? "x-should-retry: false\r\n" : "", status_type(status), esc);
 	c->status = status;
 	if (n < 0 || (size_t)n >= sizeof(text) || proxy__write(c, text, (size_t)n) < 0) {
 		proxy__audit(c, AUDIT_ERROR, msg);
@@ -508,6 +594,7 @@ void proxy__reply(struct proxy_conn *c, int status, const char *msg, enum audit_
 static void start_request(struct proxy_conn *c)
 {
 	c->state = CONN_HEAD;
+	c->s = c->pl->session; /* the shared listener finds it per request */
 	c->cred = NULL;
 	c->to = (struct target){0};
 	c->kind = AUDIT_KIND_REVERSE;

@@ -75,6 +75,11 @@ struct proxy {
 	unsigned long refused;	       /* connections refused by a connection limit */
 	struct proxy_listener *waiters; /* listeners held back by the total limit */
 	struct upstream_pool pool;
+	struct audit *audit; /* for requests no session claims (the shared listener); may be NULL */
+	/* Live sessions: the shared listener finds a request's session by its token. */
+	const struct proxy_session **sessions;
+	size_t nsessions, capsessions;
+	struct proxy_listener *shared; /* NULL unless proxy_shared_open() */
 	bool closing;
 	void (*close_cb)(struct proxy *);
 	char rbuf[PROXY_READ_MAX]; /* reads are consumed inside the read callback */
@@ -82,10 +87,26 @@ struct proxy {
 
 /* limits NULL: the defaults. */
 void proxy_init(struct proxy *px, uv_loop_t *loop, const struct proxy_limits *limits);
-/* Close the pool; cb (may be NULL) runs when it is gone. Listeners must be closed first. */
+/*
+ * Close the shared listener and the pool; cb (may be NULL) runs when they are gone. The
+ * per-service listeners must be closed first.
+ */
 void proxy_close(struct proxy *px, void (*cb)(struct proxy *));
 
+/* Register a session (while its process runs) / drop it, closing what it has open. */
+int proxy_session_add(struct proxy *px, const struct proxy_session *s);
+void proxy_session_remove(struct proxy *px, const struct proxy_session *s);
+
+/*
+ * Where services get no network namespace: one listener on 127.0.0.1:port in ours, shared
+ * by every session. A reverse-route request is claimed by the session whose phantom token
+ * it carries, CONNECT and absolute-form by the token in Proxy-Authorization; nothing else
+ * is served. 0 or a negative errno with err.
+ */
+int proxy_shared_open(struct proxy *px, int port, char *err, size_t errlen);
+
 struct proxy_conn;
+struct proxy;
 
 /*
  * The listener identifies the service: it was created in that service's private netns.
@@ -100,6 +121,7 @@ struct proxy_listener {
 	unsigned nconns;		     /* connections not yet freed (closing ones too) */
 	unsigned long served;		     /* replies written */
 	bool have_handle;
+	bool shared; /* no netns: one listener for every session, which the token identifies */
 	bool waiting;			     /* a connection waits in the backlog for a slot */
 	struct proxy_listener *wait_next;    /* in proxy.waiters: waits for the total to drop */
 	bool closing;

@@ -557,40 +557,71 @@ static char *secret_value(const struct proxy_credential *cr)
 	return v;
 }
 
+/*
+ * The credential of session s whose route the request's path selects: 0 with *cred, *rt and
+ * upath (the upstream target) set, or -ENOENT (no route), or another negative errno.
+ */
+static int route_of(const struct proxy_session *s, const struct http_head *req,
+		    const struct proxy_credential **cred, const struct route **rt, char *upath,
+		    size_t len)
+{
+	int r = -ENOENT;
+
+	for (size_t i = 0; i < s->n_creds && r == -ENOENT; i++) {
+		const struct route *cand = s->creds[i].route;
+
+		r = routes_match_path(&cand, 1, http_ptr(req, req->target), req->target.len, rt,
+				      upath, len);
+		if (r >= 0)
+			*cred = &s->creds[i];
+	}
+	return r < 0 ? r : 0;
+}
+
+/* The shared listener: the live session whose phantom token the request carries, or NULL. */
+static const struct proxy_session *claim(const struct proxy *px, const struct http_head *req)
+{
+	for (size_t i = 0; i < px->nsessions; i++)
+		for (size_t k = 0; k < px->sessions[i]->n_creds; k++)
+			if (phantom_ok(req, px->sessions[i]->creds[k].route, &px->sessions[i]->token))
+				return px->sessions[i];
+	return NULL;
+}
+
 void proxy__route_request(struct proxy_conn *c, size_t hlen)
 {
-	const struct proxy_session *s = c->pl->session;
 	const struct http_head *req = &c->h->req;
+	const struct proxy_credential *cred = NULL;
 	const struct route *rt = NULL;
 	char *upath, *value, msg[256];
 	const char *p;
 	size_t len, upath_len = HTTP_LINE_MAX + ROUTE_URL_MAX + 1;
-	int r = -ENOENT;
+	int r;
 
 	c->kind = AUDIT_KIND_REVERSE;
 	p = http_target_path_noquery(req, &len);
 	len = len < AUDIT_PATH_MAX ? len : AUDIT_PATH_MAX;
 	memcpy(c->path, p, len);
 	c->path[len] = '\0';
+	/* A service's listener serves its session; the shared one, whichever the token names. */
+	if (c->pl->shared)
+		c->s = claim(c->pl->px, req);
+	if (!c->s) {
+		proxy__reply(c, 401, "missing or invalid proxy token", AUDIT_DENY);
+		return;
+	}
 	upath = malloc(upath_len);
 	if (!upath) {
 		proxy__reply(c, 502, "out of memory", AUDIT_ERROR);
 		return;
 	}
-	for (size_t i = 0; i < s->n_creds && r == -ENOENT; i++) {
-		const struct route *cand = s->creds[i].route;
-
-		r = routes_match_path(&cand, 1, http_ptr(req, req->target), req->target.len, &rt,
-				      upath, upath_len);
-		if (r >= 0)
-			c->cred = &s->creds[i];
-	}
+	r = route_of(c->s, req, &cred, &rt, upath, upath_len);
 	if (r < 0) {
 		free(upath);
 		if (r == -ENOENT) {
 			snprintf(msg, sizeof(msg),
 				 "no credential route of service '%s' matches the path",
-				 c->pl->service);
+				 c->s->service);
 			proxy__reply(c, 404, msg, AUDIT_DENY);
 		} else {
 			proxy__reply(c, r == -ENAMETOOLONG ? 414 : 400, "bad request path",
@@ -599,16 +630,16 @@ void proxy__route_request(struct proxy_conn *c, size_t hlen)
 		return;
 	}
 	snprintf(c->to.host, sizeof(c->to.host), "%s", rt->host);
-	if (!phantom_ok(req, rt, &s->token)) {
+	if (!phantom_ok(req, rt, &c->s->token)) {
 		free(upath);
-		c->cred = NULL;
 		proxy__reply(c, 401, "missing or invalid proxy token", AUDIT_DENY);
 		return;
 	}
+	c->cred = cred;
 	c->to.port = rt->port;
 	c->to.tls = rt->tls;
-	c->to.ctx = c->cred->ctx;
-	value = secret_value(c->cred);
+	c->to.ctx = cred->ctx;
+	value = secret_value(cred);
 	if (!value) {
 		free(upath);
 		proxy__reply(c, 502, "out of memory", AUDIT_ERROR);

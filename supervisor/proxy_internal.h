@@ -83,6 +83,7 @@ struct proxy_conn {
 	bool up_reused;	   /* the upstream connection came from the pool */
 	uint64_t deadline; /* for the whole head */
 
+	const struct proxy_session *s; /* whose request this is (NULL: none yet) */
 	struct heads *h;   /* NULL between requests */
 	const struct proxy_credential *cred;
 	struct target to;

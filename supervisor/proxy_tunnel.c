@@ -167,7 +167,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	for (const struct addrinfo *a = res; a; a = a->ai_next) {
 		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
 			continue;
-		if (hostrules_addr_denied(a->ai_addr, c->pl->session->allow, why, sizeof(why))) {
+		if (hostrules_addr_denied(a->ai_addr, c->s->allow, why, sizeof(why))) {
 			snprintf(msg, sizeof(msg), "'%s' %s: not allowed", c->to.host, why);
 			uv_freeaddrinfo(res);
 			proxy__reply(c, 403, msg, AUDIT_DENY);
@@ -189,7 +189,8 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 {
-	const struct proxy_session *s = c->pl->session;
+	const struct proxy_listener *pl = c->pl;
+	const struct proxy_session *s = NULL;
 	const struct http_head *req = &c->h->req;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	char raw[HOSTRULES_INPUT_MAX + 1], why[HOSTRULES_WHY_MAX], msg[HOSTRULES_WHY_MAX + 300];
@@ -208,11 +209,18 @@ void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 		proxy__reply(c, 400, "request target '*' is not forwarded", AUDIT_DENY);
 		return;
 	}
-	if (!proxy_auth_ok(req, &s->token)) {
+	/* A service's listener serves its session; the shared one, whichever the token names. */
+	if (!pl->shared && proxy_auth_ok(req, &pl->session->token))
+		s = pl->session;
+	for (size_t i = 0; pl->shared && !s && i < pl->px->nsessions; i++)
+		if (proxy_auth_ok(req, &pl->px->sessions[i]->token))
+			s = pl->px->sessions[i];
+	if (!s) {
 		proxy__reply(c, 407, "missing or invalid proxy token in Proxy-Authorization",
 			     AUDIT_DENY);
 		return;
 	}
+	c->s = s;
 	if (c->kind == AUDIT_KIND_ABSOLUTE && req->https) {
 		proxy__reply(c, 400, "https:// in absolute form is not forwarded: use CONNECT",
 			     AUDIT_DENY);
@@ -236,7 +244,7 @@ void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 	c->to.port = req->port;
 	r = s->allow ? hostrules_check(s->allow, c->to.host, c->to.port, why, sizeof(why))
 		     : (snprintf(why, sizeof(why), "service '%s' allowlists no hosts",
-				 c->pl->service),
+				 s->service),
 			-EACCES);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "'%s' port %u: %s", c->to.host, c->to.port, why);

@@ -477,6 +477,7 @@ static void session_free(struct service *s)
 {
 	if (!s->session)
 		return;
+	proxy_session_remove(&s->sv->proxy, s->session);
 	token_wipe(&s->session->token);
 	hostrules_free((struct hostrules *)s->session->allow);
 	free(s->session);
@@ -517,6 +518,10 @@ static int session_new(struct service *s, const struct policy *policy, char *why
 	ps->n_creds = s->creds.n;
 	ps->audit = &s->sv->audit;
 	s->session = ps;
+	if (proxy_session_add(&s->sv->proxy, ps) < 0) {
+		session_free(s);
+		return snprintf(why, len, "out of memory"), -ENOMEM;
+	}
 	return 0;
 }
 
@@ -595,6 +600,11 @@ static void spawn(struct service *s)
 	if (s->next_cfg)
 		take_next_config(s);	/* a reload changed the definition: it applies now */
 	s->spawns++;	/* an attempt: waiting clients settle on its outcome, even a failure */
+	if (s->creds_stale && !s->creds_loading) {
+		credstore_free(&s->creds);	/* a reload asked for the keys to be read again */
+		s->creds_ready = false;
+		s->creds_stale = false;
+	}
 	if (creds_pending(s))
 		return;	/* spawn() runs again once the keys are loaded */
 	/* The sandbox is compiled now, for the paths as they are: no sandbox, no start. */
@@ -777,6 +787,11 @@ struct service *service_new(struct supervisor *sv, struct service_config *cfg, c
 	uv_timer_init(sv->loop, &s->drain_timer);
 	s->timer.data = s->flush_timer.data = s->drain_timer.data = s;
 	return s;
+}
+
+void service_reread_credentials(struct service *s)
+{
+	s->creds_stale = s->creds_ready || s->creds_loading;
 }
 
 void service_replace_config(struct service *s, struct service_config *cfg)

@@ -43,6 +43,7 @@ struct service {
 	/* credentials: loaded in a worker before the first run that needs them */
 	struct credstore creds;
 	bool creds_ready, creds_loading;
+	bool creds_stale;		/* read the keys again before the next session */
 	uv_work_t creds_work;
 	char creds_err[512];
 	struct proxy_session *session;	/* this run's phantom token and keys (NULL: none) */
@@ -70,6 +71,8 @@ struct service *service_new(struct supervisor *sv, struct service_config *cfg, c
 void service_event(struct service *s, enum svc_event ev);
 /* Take a changed definition: restarts the service if it runs. Takes ownership of cfg. */
 void service_replace_config(struct service *s, struct service_config *cfg);
+/* A reload: the next session reads the keys again (a running one keeps its own). */
+void service_reread_credentials(struct service *s);
 /* Stop (if needed), then free once everything is closed. */
 void service_remove(struct service *s);
 /* Release a service that has no process any more (asynchronous). */

@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "control.h"
 #include "exec.h"
 #include "log.h"
+#include "netns.h"
 #include "sandbox.h"
 #include "service.h"
 #include "util.h"
@@ -125,6 +127,22 @@ static void audit_timer_cb(uv_timer_t *t)
 	sv->audit_work.data = sv;
 	if (uv_queue_work(sv->loop, &sv->audit_work, audit_work_cb, audit_done_cb) == 0)
 		sv->audit_flushing = true;
+}
+
+/* Can services get a private network namespace here? A child tries, as the exec helper would. */
+static bool netns_works(void)
+{
+	char err[256];
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid == 0)
+		_exit(netns_create(err, sizeof(err)) < 0);
+	if (pid < 0)
+		return true;	/* then each service finds out for itself */
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 static int audit_setup(struct supervisor *sv)
@@ -244,6 +262,7 @@ int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t err
 			*pp = s->next;	/* out of the old list */
 			if (service_config_equal(&s->cfg, c) && !s->next_cfg) {
 				add_name(reply, "unchanged", s->cfg.name);
+				service_reread_credentials(s);
 			} else {
 				add_name(reply, "changed", s->cfg.name);
 				service_replace_config(s, c);
@@ -350,6 +369,17 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 	if (r < 0)
 		return r;
 	proxy_init(&sv->proxy, sv->loop, NULL);
+	sv->proxy.audit = &sv->audit;
+	if (!netns_works()) {
+		r = proxy_shared_open(&sv->proxy, NETNS_PROXY_PORT, err, sizeof(err));
+		if (r < 0)
+			log_warn("no network namespaces here and %s: services get no credential "
+				 "proxy", err);
+		else
+			log_warn("no network namespaces here: one proxy listener on 127.0.0.1:%d "
+				 "for every service, which tells sessions apart by their tokens",
+				 NETNS_PROXY_PORT);
+	}
 	r = control_open(sv, sv->socket_path, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);

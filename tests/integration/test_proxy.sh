@@ -98,4 +98,79 @@ test_missing_credential_fails_the_start() {
 	assert_match "^credential 'openai' .*" "$(svc_field agent reason)" "reason names the credential"
 }
 
+# A reload reads the keys again: the next session of an unchanged service uses the new one.
+test_reload_rereads_the_key() {
+	start_upstream
+	proxy_ini "sh agent.sh"
+	cat >"$T/wd/agent.sh" <<-'SH'
+	curl -s -o /dev/null -w "status=%{http_code}\n" -H "Authorization: Bearer $OPENAI_API_KEY" \
+		-d '{}' "$OPENAI_BASE_URL/chat/completions"
+	SH
+	start_daemon
+	wait_state 10 agent EXITED
+	local old new
+	old=$(tr -d '\n' <"$T/key")
+	new="sk-rotated-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	printf '%s\n' "$new" >"$T/key"
+	run ctl reload
+	assert_rc 0 "reload"
+	assert_line '^unchanged: agent$|unchanged.*agent' "$OUT" "the service is unchanged"
+	run ctl start agent
+	wait_for 10 sh -c '[ "$(wc -l <"$1")" -ge 2 ]' sh "$T/upstream.log" ||
+		fail "no second request upstream"
+	assert_eq "Bearer $old" "$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[0])["auth"])' "$T/upstream.log")" "first session: the old key"
+	assert_eq "Bearer $new" "$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[1])["auth"])' "$T/upstream.log")" "after reload: the new key"
+}
+
+# No network namespaces (an unprivileged supervisor, unshare denied): one shared listener on
+# the host's 127.0.0.1:8383 serves every session, told apart by their tokens; a token is needed.
+test_port_only_shared_listener() {
+	[ "$(id -u)" = 0 ] || skip "needs root to start the supervisor as nobody"
+	start_upstream
+	mkdir -p "$T/run" && chown 65534:65534 "$T/run"
+	SOCK=$T/run/ctl.sock LOGDIR=$T/run/logs
+	proxy_ini "sh agent.sh"
+	chown 65534:65534 "$T/key"
+	sed -i 's/^user = nobody$//' "$INI"	# the supervisor is nobody itself
+	cat >"$T/wd/agent.sh" <<-'SH'
+	env > env.txt
+	curl -s -H "Authorization: Bearer $OPENAI_API_KEY" -d '{"model":"x"}' \
+		"$OPENAI_BASE_URL/chat/completions"
+	echo
+	curl -s -o /dev/null -w "wrong=%{http_code}\n" -H "Authorization: Bearer 0000" -d '{}' \
+		"$OPENAI_BASE_URL/chat/completions"
+	curl -s -o /dev/null -w "connect=%{http_connect}\n" -p -x "$HTTPS_PROXY" http://example.com/
+	curl -s -o /dev/null -w "noauth=%{http_connect}\n" -p -x http://127.0.0.1:8383 http://example.com/
+	sleep 2
+	SH
+	chown -R 65534:65534 "$T/wd"
+	(cd "$T/run" && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$HELPER" deny-unshare "$SUPERVISE" -f "$INI" >"$T/daemon.out" 2>"$T/daemon.err") &
+	DAEMON_PID=$!
+	track "$DAEMON_PID"
+	echo "$DAEMON_PID" >"$T/.daemon"
+	wait_for 5 daemon_ready || fail "no daemon: $(cat "$T/daemon.err")"
+	grep -q "one proxy listener on 127.0.0.1:8383 for every service" "$T/daemon.err" ||
+		fail "no shared listener: $(cat "$T/daemon.err")"
+	wait_log 10 agent 'out noauth='
+	assert_eq "port-only (weaker)" "$(svc_field agent network)" "network"
+	assert_eq '{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"}}]}' \
+		"$(log_text agent out | head -1)" "the upstream's answer reached the service"
+	assert_eq 'wrong=401' "$(log_text agent out | sed -n 2p)" "a wrong token"
+	assert_eq 'connect=403' "$(log_text agent out | sed -n 3p)" "CONNECT with the token, no host allowlisted"
+	assert_eq 'noauth=407' "$(log_text agent out | sed -n 4p)" "CONNECT without the token"
+	assert_eq "Bearer $(tr -d '\n' <"$T/key")" "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["auth"])' "$T/upstream.log")" \
+		"the upstream got the real key"
+	local phantom code
+	phantom=$(sed -n 's/^OPENAI_API_KEY=//p' "$T/wd/env.txt")
+	# Any local process reaches this listener: without a live session's token it gets nothing.
+	code=$(curl -s -o /dev/null -w '%{http_code}' -d '{}' http://127.0.0.1:8383/openai/v1/chat/completions)
+	assert_eq 401 "$code" "no token from the host"
+	wait_state 10 agent EXITED
+	code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $phantom" -d '{}' \
+		http://127.0.0.1:8383/openai/v1/chat/completions)
+	assert_eq 401 "$code" "the token of a session that ended"
+	assert_eq 1 "$(wc -l <"$T/upstream.log")" "requests the upstream saw"
+}
+
 run_tests "$@"
