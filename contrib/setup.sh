@@ -34,13 +34,17 @@ build() {
 	ninja -C "$BUILD"
 }
 
-# The npm clients tests/integration/test_sdk.sh runs as sandboxed services, as pinned in
-# tests/node/package-lock.json; skipped while node_modules is newer than the lock file.
+# npm packages, as pinned in each package-lock.json: the clients test_sdk.sh runs as sandboxed
+# services (tests/node) and undici for the Node 20 fetch preload (contrib/node). Each is
+# skipped while its node_modules is newer than its lock file.
 node_deps() {
-	[ tests/node/node_modules/.package-lock.json -nt tests/node/package-lock.json ] && return 0
-	command -v npm >/dev/null || { echo "setup: npm is missing (needed for tests/node)" >&2; exit 1; }
-	echo "setup: installing tests/node (npm ci)"
-	npm ci --prefix tests/node --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+	local dir
+	for dir in tests/node contrib/node; do
+		[ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
+		command -v npm >/dev/null || { echo "setup: npm is missing (needed for $dir)" >&2; exit 1; }
+		echo "setup: installing $dir (npm ci)"
+		npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null
+	done
 }
 
 case "${1:-}" in
