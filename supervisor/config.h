@@ -77,10 +77,21 @@ struct service_config {
 	int line;			/* line of the [service:NAME] header, for messages */
 };
 
+/* [supervisor] proxy_* keys: the credential proxy's limits; 0 = the built-in default. */
+struct config_proxy {
+	unsigned max_connections;
+	unsigned max_connections_per_service;
+	uint64_t max_body;		/* bytes */
+	uint64_t idle_timeout_ms;
+	uint64_t connect_timeout_ms;
+	uint64_t stream_timeout_ms;
+};
+
 struct config {
 	char *path;		/* absolute path of the ini file */
 	char *socket;		/* NULL = default (config_default_socket) */
 	char *log_dir;		/* NULL = default (config_default_log_dir) */
+	struct config_proxy proxy;
 	struct service_config *services;
 	size_t n_services;
 	struct credential_config *credentials;	/* in file order */

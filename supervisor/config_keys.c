@@ -24,7 +24,7 @@
 
 enum kind { T_ARGV, T_STR, T_PATH, T_ENV, T_ENV_FILE, T_PROFILE, T_BOOL, T_RESTART, T_CODES,
 	    T_DURATION, T_LIMIT, T_SIGNAL, T_SIZE, T_BACKUPS, T_PATH_LIST, T_HOST_LIST, T_NAMES,
-	    T_SOURCE, T_CHECKED };
+	    T_SOURCE, T_CHECKED, T_COUNT };
 
 #define KEY_REPEAT 1u		/* may appear more than once */
 #define KEY_NONZERO 2u		/* a duration that must be > 0 */
@@ -48,6 +48,12 @@ struct key_def {
 #define SVC(key, nm, kd, member, fl, exp) \
 	[key] = { .name = nm, .sec = SEC_SERVICE, .kind = kd, \
 		  .off = offsetof(struct service_config, member), .flags = fl, .expect = exp }
+
+#define COUNT "a number from 1 to 1000000"
+#define SUP(key, nm, kd, member, fl, exp) \
+	[key] = { .name = nm, .sec = SEC_SUPERVISOR, .kind = kd, \
+		  .off = offsetof(struct config, proxy) + offsetof(struct config_proxy, member), \
+		  .flags = fl, .expect = exp }
 
 #define CRED(key, nm, kd, member, check, mx, exp) \
 	[key] = { .name = nm, .sec = SEC_CREDENTIAL, .kind = kd, \
@@ -91,6 +97,17 @@ static const struct key_def keys[K_COUNT] = {
 		       .off = offsetof(struct config, socket), .flags = KEY_SOCKET },
 	[K_LOG_DIR] = { .name = "log_dir", .sec = SEC_SUPERVISOR, .kind = T_PATH,
 			.off = offsetof(struct config, log_dir) },
+	SUP(K_PROXY_MAX_CONNECTIONS, "proxy_max_connections", T_COUNT, max_connections, 0,
+	    COUNT),
+	SUP(K_PROXY_MAX_CONNECTIONS_PER_SERVICE, "proxy_max_connections_per_service", T_COUNT,
+	    max_connections_per_service, 0, COUNT),
+	SUP(K_PROXY_MAX_BODY, "proxy_max_body", T_SIZE, max_body, 0, "a size like 64K, 16M or 1G"),
+	SUP(K_PROXY_IDLE_TIMEOUT, "proxy_idle_timeout", T_DURATION, idle_timeout_ms, KEY_NONZERO,
+	    DURATION_NZ),
+	SUP(K_PROXY_CONNECT_TIMEOUT, "proxy_connect_timeout", T_DURATION, connect_timeout_ms,
+	    KEY_NONZERO, DURATION_NZ),
+	SUP(K_PROXY_STREAM_TIMEOUT, "proxy_stream_timeout", T_DURATION, stream_timeout_ms,
+	    KEY_NONZERO, DURATION_NZ),
 	/* a credential section's values are never repeated in messages (see KEY_NO_ECHO) */
 	CRED(K_SOURCE, "source", T_SOURCE, source, NULL, 0,
 	     "keyring:ACCOUNT, file:PATH, env:VAR or systemd:NAME"),
@@ -421,9 +438,14 @@ static int apply(struct config__parse *p, const struct key_def *k, const char *v
 			return 0;
 		break;
 	case T_SIZE:
-		if (config_parse_size(v, &s->log_max_size) == 0)
+		if (config_parse_size(v, (uint64_t *)dst) == 0)
 			return 0;
 		break;
+	case T_COUNT:
+		if (config__parse_digits(v, &n, &end) < 0 || *end || !n || n > 1000000)
+			break;
+		*(unsigned *)dst = (unsigned)n;
+		return 0;
 	case T_BACKUPS:
 		if (config__parse_digits(v, &n, &end) < 0 || *end || n > 100)
 			break;

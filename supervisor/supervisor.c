@@ -233,6 +233,24 @@ static cJSON *add_name(cJSON *reply, const char *list, const char *name)
 	return a;
 }
 
+/* The [supervisor] proxy_* keys over the built-in limits. */
+static void proxy_limits_of(const struct config_proxy *cp, struct proxy_limits *l)
+{
+	proxy_limits_default(l);
+	if (cp->max_connections)
+		l->conns_total = cp->max_connections;
+	if (cp->max_connections_per_service)
+		l->conns_per_service = cp->max_connections_per_service;
+	if (cp->max_body)
+		l->body_bytes = cp->max_body;
+	if (cp->idle_timeout_ms)
+		l->idle_ms = cp->idle_timeout_ms;
+	if (cp->connect_timeout_ms)
+		l->connect_ms = cp->connect_timeout_ms;
+	if (cp->stream_timeout_ms)
+		l->stream_ms = cp->stream_timeout_ms;
+}
+
 int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t errlen)
 {
 	struct config next = { 0 };
@@ -246,6 +264,7 @@ int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t err
 		config_free(&next);
 		return r;
 	}
+	proxy_limits_of(&next.proxy, &sv->proxy.limits);	/* for connections from now on */
 	cJSON_AddArrayToObject(reply, "added");
 	cJSON_AddArrayToObject(reply, "removed");
 	cJSON_AddArrayToObject(reply, "changed");
@@ -331,6 +350,7 @@ static int open_own_log(const char *log_dir)
 
 static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 {
+	struct proxy_limits limits;
 	char err[CONFIG_ERR_MAX];
 	int r;
 
@@ -368,7 +388,8 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 	r = audit_setup(sv);
 	if (r < 0)
 		return r;
-	proxy_init(&sv->proxy, sv->loop, NULL);
+	proxy_limits_of(&cfg->proxy, &limits);
+	proxy_init(&sv->proxy, sv->loop, &limits);
 	sv->proxy.audit = &sv->audit;
 	if (!netns_works()) {
 		r = proxy_shared_open(&sv->proxy, NETNS_PROXY_PORT, err, sizeof(err));

@@ -173,4 +173,34 @@ test_port_only_shared_listener() {
 	assert_eq 1 "$(wc -l <"$T/upstream.log")" "requests the upstream saw"
 }
 
+# The [supervisor] proxy_* limits apply, each named in the reply and in the audit record.
+test_named_limits() {
+	start_upstream
+	proxy_ini "bash agent.sh"
+	printf '[supervisor]\nproxy_max_body = 1K\nproxy_max_connections_per_service = 2\n' >>"$INI"
+	cat >"$T/wd/agent.sh" <<-'SH'
+	head -c 2048 /dev/zero | tr '\0' x >big.txt
+	curl -s -H "Authorization: Bearer $OPENAI_API_KEY" --data-binary @big.txt \
+		"$OPENAI_BASE_URL/chat/completions"
+	echo
+	exec 3<>/dev/tcp/127.0.0.1/8383 4<>/dev/tcp/127.0.0.1/8383
+	sleep 0.3
+	curl -s -D - -o body.txt "$OPENAI_BASE_URL/models" | grep -i '^retry-after' | tr -d '\r'
+	cat body.txt
+	echo
+	SH
+	start_daemon
+	wait_state 10 agent EXITED
+	assert_eq '{"error":{"type":"request_too_large","message":"proxy limit max_body (1024 bytes) exceeded"}}' \
+		"$(log_text agent out | sed -n 1p)" "body over the limit"
+	assert_eq 'Retry-After: 1' "$(log_text agent out | sed -n 2p)" "a hint to retry"
+	assert_eq '{"error":{"type":"proxy_unavailable","message":"proxy limit max_connections_per_service (2) reached"}}' \
+		"$(log_text agent out | sed -n 3p)" "a third connection"
+	assert_eq 0 "$(wc -l <"$T/upstream.log" 2>/dev/null || echo 0)" "requests the upstream saw"
+	wait_for 3 grep -q 'max_connections_per_service' "$LOGDIR/audit.ndjson" || fail "no audit record"
+	run ctl logs --audit agent
+	assert_line '"status":413.*"decision":"deny","reason":"proxy limit max_body \(1024 bytes\) exceeded"' "$OUT" "audit: body"
+	assert_line '"status":503.*"decision":"deny","reason":"proxy limit max_connections_per_service \(2\) reached"' "$OUT" "audit: connections"
+}
+
 run_tests "$@"

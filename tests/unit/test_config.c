@@ -836,6 +836,41 @@ Test(config, empty_fleet)
 	cr_expect_null(cfg.socket);
 }
 
+Test(config, proxy_limits)
+{
+	static const struct {
+		const char *line, *want;
+	} bad[] = {
+		{ "proxy_max_connections = 0", "proxy_max_connections '0' (expected a number from 1 to 1000000)" },
+		{ "proxy_max_connections = 1000001", "proxy_max_connections '1000001' (expected a number from 1 to 1000000)" },
+		{ "proxy_max_connections_per_service = x", "proxy_max_connections_per_service 'x' (expected a number from 1 to 1000000)" },
+		{ "proxy_max_body = 16Q", "proxy_max_body '16Q' (expected a size like 64K, 16M or 1G)" },
+		{ "proxy_idle_timeout = 0", "proxy_idle_timeout '0' (expected a duration greater than 0 like 500ms, 10s, 2m or 1h)" },
+		{ "proxy_connect_timeout = soon", "proxy_connect_timeout 'soon' (expected a duration greater than 0 like 500ms, 10s, 2m or 1h)" },
+	};
+	char ini[256], want[512];
+
+	cr_assert_eq(load("[supervisor]\nproxy_max_connections = 100\n"
+			  "proxy_max_connections_per_service = 8\nproxy_max_body = 1M\n"
+			  "proxy_idle_timeout = 2s\nproxy_connect_timeout = 500ms\n"
+			  "proxy_stream_timeout = 1m\n"),
+		     0, "%s", err);
+	cr_expect_eq(cfg.proxy.max_connections, 100);
+	cr_expect_eq(cfg.proxy.max_connections_per_service, 8);
+	cr_expect_eq(cfg.proxy.max_body, 1024 * 1024);
+	cr_expect_eq(cfg.proxy.idle_timeout_ms, 2000);
+	cr_expect_eq(cfg.proxy.connect_timeout_ms, 500);
+	cr_expect_eq(cfg.proxy.stream_timeout_ms, 60000);
+	cr_assert_eq(load("[supervisor]\n"), 0);
+	cr_expect_eq(cfg.proxy.max_connections, 0, "unset: the built-in default");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(ini, sizeof(ini), "[supervisor]\n%s\n", bad[i].line);
+		snprintf(want, sizeof(want), "services.ini:2: supervisor: bad %s", bad[i].want);
+		cr_expect_eq(load(ini), -EINVAL, "%s", bad[i].line);
+		cr_expect_str_eq(err, want);
+	}
+}
+
 Test(config, find)
 {
 	cr_assert_eq(load("[service:a]\ncommand = x\n[service:b-2]\ncommand = y\n"), 0, "%s", err);
