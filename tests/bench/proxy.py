@@ -7,7 +7,10 @@ One fake upstream (upstream.c: HTTPS on 127.0.0.1 with a throwaway CA made by th
 ECDSA P-256, one thread per connection) answers POST /v1/chat/completions with a small
 OpenAI-style JSON, or with an SSE stream for "stream":true (first event at once, then more
 events 20 ms apart). It answers 401 unless Authorization is "Bearer <the real key>", so every
-path is checked to put the real key on.
+path is checked to put the real key on, and counts the TLS connections it accepted (how well a
+proxy reuses its upstream connections).
+The daemon's binaries (and profiles/) are copied at the start, so that one run measures one
+daemon even while the tree is rebuilt.
 
   direct  client -> upstream over TLS, sending the real key (the reference)
   nono    client -> http://127.0.0.1:8383/openai/v1/chat/completions with the phantom token,
@@ -29,6 +32,7 @@ Measurements (paths interleaved in rounds so that drift hits all alike):
            then after they are closed; nginx (master + worker) with 1,000 idle connections
 """
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -160,7 +164,8 @@ class Daemon:
         with open(self.out, "ab") as out:
             self.popen = subprocess.Popen([b.daemon, "-f", self.ini], stdin=subprocess.DEVNULL,
                                           stdout=out, stderr=subprocess.STDOUT,
-                                          start_new_session=True, cwd=self.dir)
+                                          start_new_session=True, cwd=self.dir,
+                                          env=dict(os.environ, NONO_PROFILES_DIR=b.profiles))
         self.pid = self.popen.pid
         self.st = starttime(self.pid)
         b.daemons.append(self)
@@ -442,11 +447,35 @@ class Bench:
         self.up_popen = None
         self.bindir = os.path.join(self.work, "bin")
         os.makedirs(self.bindir, exist_ok=True)
+        os.chmod(self.bindir, 0o755)
+        self.snapshot_daemon()
         self.upstream = self.compile("upstream.c", "nbupstream", ["-lpthread"])
         self.client = self.compile("client.c", "nbclient", [])
         self.make_certs()
         self.start_upstream()
         self.paths = {}
+
+    def snapshot_daemon(self):
+        """Run a copy: others may rebuild the tree meanwhile, and one run is one daemon."""
+        src = os.path.dirname(self.daemon)
+        st = os.stat(self.daemon)
+        for name in ("nono-supervise", "nonoctl", "nono-exec", "nono-keyring"):
+            if os.path.exists(os.path.join(src, name)):
+                shutil.copy2(os.path.join(src, name), os.path.join(self.bindir, name))
+        with open(os.path.join(self.bindir, "nono-supervise"), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:12]
+        rev = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+        dirty = run(["git", "-C", ROOT, "status", "--porcelain", "--", "supervisor"],
+                    check=False).stdout.strip()
+        built = time.strftime("%H:%M:%S", time.localtime(st.st_mtime))
+        self.build_info = (f"{self.daemon} built {built}, sha256 {digest}, tree {rev or '?'}"
+                           f"{' + uncommitted changes in supervisor/' if dirty else ''}; "
+                           "a copy of it (and of profiles/) ran for the whole run")
+        self.daemon = os.path.join(self.bindir, "nono-supervise")
+        self.ctlbin = os.path.join(self.bindir, "nonoctl")
+        # the copy is outside the build dir: it would look for installed profiles
+        self.profiles = os.path.join(self.work, "profiles")
+        shutil.copytree(os.path.join(ROOT, "profiles"), self.profiles)
 
     def env(self, auth, extra=None):
         e = dict(os.environ)
@@ -493,10 +522,12 @@ class Bench:
 
     def start_upstream(self):
         portfile = os.path.join(self.work, "upstream.port")
+        self.statsfile = os.path.join(self.work, "upstream.stats")
+        self.stats_seq = 0
         with open(os.path.join(self.work, "upstream.out"), "ab") as out:
             self.up_popen = subprocess.Popen(
                 [self.upstream, self.cert, self.certkey, self.keyfile, portfile,
-                 str(SSE_EVENTS), str(SSE_DELAY_MS)],
+                 str(SSE_EVENTS), str(SSE_DELAY_MS), self.statsfile],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self.up_st = starttime(self.up_popen.pid)
@@ -509,6 +540,29 @@ class Bench:
                 raise TimeoutError("the fake upstream did not start")
             time.sleep(0.01)
         self.up_port = int(read(portfile))
+
+    def up_stats(self):
+        """(connections accepted, requests answered) by the upstream so far"""
+        self.stats_seq += 1
+        os.kill(self.up_popen.pid, signal.SIGUSR1)
+        end = time.monotonic() + 5
+        while True:
+            v = (read(self.statsfile) or "").split()
+            if len(v) == 3 and int(v[0]) >= self.stats_seq:
+                return int(v[1]), int(v[2])
+            if time.monotonic() > end:
+                raise TimeoutError("the fake upstream did not write its counters")
+            time.sleep(0.002)
+
+    def counted(self, acc, k, fn):
+        """fn(), adding the upstream connections and requests it caused to acc[k]"""
+        c0, r0 = self.up_stats()
+        out = fn()
+        c1, r1 = self.up_stats()
+        a = acc.setdefault(k, [0, 0])
+        a[0] += c1 - c0
+        a[1] += r1 - r0
+        return out
 
     def cleanup(self):
         for h in self.holders:
@@ -589,8 +643,9 @@ class Bench:
             f"(+{a.warmup} warm-up)")
         for k in PATHS:
             self.run_client(k, "lat", a.warmup)
-        res = self.rounds("c=1", a.requests, a.rounds,
-                          lambda k, n: [r[0] for r in self.run_client(k, "lat", n)])
+        self.lat_up = {}
+        res = self.rounds("c=1", a.requests, a.rounds, lambda k, n: self.counted(
+            self.lat_up, k, lambda: [r[0] for r in self.run_client(k, "lat", n)]))
         n_qa = max(100, a.requests // 4)
         log(f"c=1 diagnosis: {n_qa} requests per path with TCP_QUICKACK on the client socket")
         qa = self.rounds("c=1 quickack", n_qa, 2,
@@ -645,9 +700,12 @@ class Bench:
         pids = self.proxy_pids(k)
         cpu0 = sum(cpu_s(x) for x in pids)
         ucpu0 = cpu_s(self.up_popen.pid)
-        res = self.wrk_result(k, self.wrk_start(k, conns, secs), secs, f"-c{conns}")
+        acc = {}
+        res = self.counted(acc, k, lambda: self.wrk_result(k, self.wrk_start(k, conns, secs),
+                                                           secs, f"-c{conns}"))
         res["cpu_s"] = sum(cpu_s(x) for x in pids) - cpu0
         res["up_cpu_s"] = cpu_s(self.up_popen.pid) - ucpu0
+        res["up_conns"], res["up_reqs"] = acc[k]
         return res
 
     def wrk_pair(self, k, secs):
@@ -739,7 +797,10 @@ class Bench:
             f"VmRSS {res['rss1'] / 1024:.1f} MiB, fds {res['fds0']} -> {res['fds1']}")
         # one request on each connection (then idle again, kept alive)
         t_req = time.monotonic()
-        self.request_all(holders, svcs[d.names[0]][2].group(3) + "/chat/completions", "nono")
+        acc = {}
+        self.counted(acc, "nono", lambda: self.request_all(
+            holders, svcs[d.names[0]][2].group(3) + "/chat/completions", "nono"))
+        res["up_conns"], res["up_reqs"] = acc["nono"]
         time.sleep(0.5)
         res["rss2"] = status_kib(d.pid, "VmRSS")
         res["fds2"] = nfds(d.pid)
@@ -786,7 +847,9 @@ class Bench:
         self.hold_all(holders, "nginx")
         time.sleep(0.5)
         res["ng_rss1"] = ng.rss_kib()
-        self.request_all(holders, "/v1/chat/completions", "nginx")
+        self.counted(acc, "nginx", lambda: self.request_all(holders, "/v1/chat/completions",
+                                                            "nginx"))
+        res["ng_up_conns"], res["ng_up_reqs"] = acc["nginx"]
         time.sleep(0.5)
         res["ng_rss2"] = ng.rss_kib()
         for h in holders:
@@ -852,6 +915,7 @@ def report(b, lat, qa, sse, tput, rss, elapsed, load0, errors):
           f"{cpu}, kernel {platform.release()}, {'quick' if a.quick else 'full'} run, "
           f"{elapsed:.0f} s, load avg at start {load0}, at end "
           f"{(read('/proc/loadavg') or '?').split()[0]})")
+    print(f"daemon: {b.build_info}")
     print()
     head = ["measurement", "direct", "nono-supervise", "nginx", "ratio nono/nginx", "goal"]
     rows = [head]
@@ -872,6 +936,10 @@ def report(b, lat, qa, sse, tput, rss, elapsed, load0, errors):
                 goal = f"<= x1.2 nginx's: {ok(an <= 1.2 * ag)}"
             rows.append([f"  added {q} vs direct", "", fadd(an), fadd(ag),
                          ratio(an, ag), goal])
+    lu = getattr(b, "lat_up", None)
+    if lat and lu:
+        rows.append(["  upstream TLS connections per 1000 requests",
+                     *(f"{1000 * lu[k][0] / max(1, lu[k][1]):.1f}" for k in PATHS), "", ""])
     if qa:
         p = {k: pct(qa[k], 0.5) for k in PATHS}
         rows.append([f"  diagnosis: added p50, client TCP_QUICKACK ({len(qa['direct'])} req.)",
@@ -889,6 +957,9 @@ def report(b, lat, qa, sse, tput, rss, elapsed, load0, errors):
         cpus = {k: t[k]["cpu_s"] * 1e6 / max(1, t[k]["requests"]) for k in ("nono", "nginx")}
         rows.append(["  proxy CPU per request (user+sys)", "-", fus(cpus["nono"]),
                      fus(cpus["nginx"]), ratio(cpus["nono"], cpus["nginx"]), ""])
+        rows.append(["  upstream TLS connections per 1000 requests",
+                     *(f"{1000 * t[k]['up_conns'] / max(1, t[k]['up_reqs']):.1f}"
+                       for k in PATHS), ratio(t["nono"]["up_conns"], t["nginx"]["up_conns"]), ""])
         ups = {k: t[k]["up_cpu_s"] * 1e6 / max(1, t[k]["requests"]) for k in PATHS}
         rows.append(["  upstream CPU per request", fus(ups["direct"]), fus(ups["nono"]),
                      fus(ups["nginx"]), ratio(ups["nono"], ups["nginx"]), ""])
@@ -929,6 +1000,9 @@ def report(b, lat, qa, sse, tput, rss, elapsed, load0, errors):
         rows.append(["  after one request on each (kept alive)", "", mib(rss["rss2"]),
                      mib(rss["ng_rss2"]), ratio(rss["rss2"], rss["ng_rss2"]),
                      f"<= 16 MiB: {ok(rss['rss2'] <= 16 * 1024)}"])
+        rows.append([f"  upstream TLS connections for those {n * per} requests", "",
+                     str(rss["up_conns"]), str(rss["ng_up_conns"]),
+                     ratio(rss["up_conns"], rss["ng_up_conns"]), ""])
         rows.append(["  after they are closed (idle timeout)", "", mib(rss["rss3"]), "", "", ""])
         rows.append(["  second round: open + one request each / closed", "",
                      f"{mib(rss['rss4_open'])} / {mib(rss['rss4'])}", "", "", ""])
@@ -946,14 +1020,16 @@ def report(b, lat, qa, sse, tput, rss, elapsed, load0, errors):
               "path minus direct (difference of the p50s, resp. p99s); rounds interleave the paths")
         print("the client does TLS itself only on the direct path (to the proxies it speaks plain "
               "HTTP), so 'added' leaves out that client-side TLS cost: the same for both proxies")
-        print("diagnosis row: the same client with TCP_QUICKACK set before each read, so the "
+        print("upstream TLS connections = connections the fake upstream accepted (for direct at c=1: "
+          "the client's own, one per client run)")
+    print("diagnosis row: the same client with TCP_QUICKACK set before each read, so the "
               "client ACKs at once: shows the latency without a delayed-ACK / Nagle interaction")
     if tput:
         print("c=64: `wrk -t1 --latency` POST (Lua body), median of "
               f"{a.wrk_rounds} round(s); CPU per request = the process(es)' utime+stime during "
-              "the run / requests wrk completed. c=128: a second wrk -c64 joins a running one; "
-              "the daemon serves at most 64 connections per service listener (PROXY_CONN_MAX), "
-              "more wait in the kernel backlog until one of the 64 closes")
+              "the run / requests wrk completed. c=128: a second wrk -c64 joins a running one "
+              "(fairness, and the daemon's per-service connection limit: a connection over it "
+              "waits in the kernel backlog or is answered 503, counted as non-2xx)")
         print("c=64 requests/s per round: " + "; ".join(
             f"{LABELS[k]} " + " ".join(f"{x:.0f}" for x in tput[64][k]["all_rps"])
             for k in PATHS))

@@ -3,9 +3,10 @@
  * keep-alive, TCP_NODELAY). POST with a body holding "stream":true gets an SSE stream (chunked):
  * the first event at once, then EVENTS more, DELAY_MS apart, then "data: [DONE]". Any other
  * request gets a small OpenAI-style chat completion. A request whose Authorization is not
- * exactly "Bearer <key>" gets a 401. Dies with its parent (PR_SET_PDEATHSIG).
+ * exactly "Bearer <key>" gets a 401. Dies with its parent (PR_SET_PDEATHSIG). On SIGUSR1 it
+ * writes "N CONNECTIONS REQUESTS" (N counts the SIGUSR1s) to STATSFILE, replaced atomically.
  *
- *   upstream CERT KEY KEYFILE PORTFILE EVENTS DELAY_MS
+ *   upstream CERT KEY KEYFILE PORTFILE EVENTS DELAY_MS STATSFILE
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,8 @@
 static SSL_CTX *ctx;
 static char auth[4096];
 static int events, delay_ms;
+static const char *stats_file;
+static atomic_ulong nconns, nreqs;
 
 static const char completion[] =
     "{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"created\":1700000000,"
@@ -139,6 +143,7 @@ static int serve(SSL *ssl)
 		memmove(buf, buf + need, have - need);
 		have -= need;
 
+		atomic_fetch_add(&nreqs, 1);
 		if (!ok) {
 			n = snprintf(
 			    out, sizeof(out),
@@ -187,6 +192,7 @@ static void *conn_main(void *arg)
 	int fd = (int)(long)arg, one = 1;
 	SSL *ssl = SSL_new(ctx);
 
+	atomic_fetch_add(&nconns, 1);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (ssl && SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1) {
 		if (serve(ssl) == 0)
@@ -198,22 +204,57 @@ static void *conn_main(void *arg)
 	return NULL;
 }
 
+static void *stats_main(void *arg)
+{
+	sigset_t *set = arg;
+	char tmp[4096];
+	unsigned long seq = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", stats_file);
+	for (;;) {
+		int sig;
+		FILE *f;
+
+		if (sigwait(set, &sig) != 0)
+			continue;
+		f = fopen(tmp, "w");
+		if (!f)
+			continue;
+		fprintf(f, "%lu %lu %lu\n", ++seq, atomic_load(&nconns), atomic_load(&nreqs));
+		if (fclose(f) == 0)
+			rename(tmp, stats_file);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
 	socklen_t sl = sizeof(sa);
 	pthread_attr_t attr;
+	pthread_t st;
+	static sigset_t usr1;
 	FILE *f;
 	int lfd, one = 1;
 
-	if (argc != 7) {
-		fprintf(stderr, "usage: upstream CERT KEY KEYFILE PORTFILE EVENTS DELAY_MS\n");
+	if (argc != 8) {
+		fprintf(stderr,
+			"usage: upstream CERT KEY KEYFILE PORTFILE EVENTS DELAY_MS STATSFILE\n");
 		return 2;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGPIPE, SIG_IGN);
 	events = (int)strtol(argv[5], NULL, 10);
 	delay_ms = (int)strtol(argv[6], NULL, 10);
+	stats_file = argv[7];
+	/* Blocked in every thread; the stats thread takes it with sigwait(). */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	if (pthread_create(&st, NULL, stats_main, &usr1) != 0) {
+		perror("pthread_create");
+		return 1;
+	}
 	f = fopen(argv[3], "r");
 	if (!f || !fgets(auth + 7, sizeof(auth) - 7, f)) {
 		perror(argv[3]);
