@@ -4,12 +4,77 @@
 #include <errno.h>
 #include <limits.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "creds.h"
 #include "upstream.h"
+
+/*
+ * TLS contexts shared by every credential with the same trust: the system roots, or one CA
+ * file as it was when read (a changed file gets a new context). The proxy's upstream pool
+ * keys on the context, so services share upstream connections. Loads run in workers.
+ */
+struct shared_ctx {
+	char *ca; /* NULL: the system roots */
+	struct stat st;
+	SSL_CTX *ctx; /* the cache's own reference */
+};
+
+static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shared_ctx *ctxs;
+static size_t nctxs;
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * A reference to the shared context for ca (NULL: system roots); SSL_CTX_free() it. Made
+ * under the lock, so services starting together share one.
+ */
+static SSL_CTX *ctx_get(const char *ca, char *err, size_t errlen)
+{
+	struct stat st = {0};
+	struct shared_ctx *e = NULL, *v;
+	SSL_CTX *ctx = NULL;
+
+	if (ca && stat(ca, &st) < 0)
+		return upstream_ctx_new(ca, err, errlen); /* it says why */
+	pthread_mutex_lock(&ctx_lock);
+	for (size_t i = 0; i < nctxs && !e; i++)
+		if (ca ? ctxs[i].ca && strcmp(ctxs[i].ca, ca) == 0 : !ctxs[i].ca)
+			e = &ctxs[i];
+	if (e && (!ca || same_file(&e->st, &st)) && SSL_CTX_up_ref(e->ctx)) {
+		ctx = e->ctx;
+		goto out;
+	}
+	ctx = upstream_ctx_new(ca, err, errlen);
+	if (!ctx)
+		goto out;
+	if (!e && (v = realloc(ctxs, (nctxs + 1) * sizeof(*v)))) {
+		ctxs = v;
+		e = &ctxs[nctxs];
+		*e = (struct shared_ctx){.ca = ca ? strdup(ca) : NULL};
+		if (ca && !e->ca)
+			e = NULL;
+		else
+			nctxs++;
+	}
+	if (e && SSL_CTX_up_ref(ctx)) {
+		SSL_CTX_free(e->ctx); /* an older version of that file: its users keep theirs */
+		e->ctx = ctx;
+		e->st = st;
+	}
+out:
+	pthread_mutex_unlock(&ctx_lock);
+	return ctx;
+}
 
 static int load_secret(const struct credential_config *cd, const char *keyring_helper,
 		       struct cred_secret *out, char *why, size_t len)
@@ -64,8 +129,8 @@ int credstore_load(struct credstore *cs, const struct service_config *sc, const 
 			goto fail;
 		}
 		if (cs->routes[i].tls) {
-			cs->creds[i].ctx = upstream_ctx_new(cs->routes[i].ca[0] ? cs->routes[i].ca : NULL,
-							    why, sizeof(why));
+			cs->creds[i].ctx = ctx_get(cs->routes[i].ca[0] ? cs->routes[i].ca : NULL, why,
+						   sizeof(why));
 			if (!cs->creds[i].ctx) {
 				r = -EINVAL;
 				snprintf(err, errlen, "credential '%s': %s", cd->name, why);

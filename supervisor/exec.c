@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,8 @@ int exec_plan_encode(const struct exec_plan *plan, char **out)
 		cJSON_AddItemToObject(o, "policy", pj);
 	}
 	cJSON_AddNumberToObject(o, "ppid", plan->ppid);
+	if (plan->nofile)
+		cJSON_AddNumberToObject(o, "nofile", (double)plan->nofile);
 	*out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return *out ? 0 : -ENOMEM;
@@ -279,6 +282,17 @@ _Noreturn static void exec_command(char **argv, char **env)
 	fail("cannot execute '%s': %s", argv[0], strerror(err));
 }
 
+/* The supervisor raised its own soft limit for the proxy's sockets; the service gets the old. */
+static void restore_nofile(const cJSON *n)
+{
+	struct rlimit rl;
+
+	if (!cJSON_IsNumber(n) || n->valuedouble < 1 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rl.rlim_cur = (rlim_t)n->valuedouble < rl.rlim_max ? (rlim_t)n->valuedouble : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 _Noreturn void exec_helper_main(void)
 {
 	char *text = read_plan();
@@ -325,6 +339,7 @@ _Noreturn void exec_helper_main(void)
 	if (getppid() != (pid_t)ppid->valuedouble)
 		_exit(EXEC_FAILED);
 
+	restore_nofile(cJSON_GetObjectItemCaseSensitive(plan, "nofile"));
 	cwd = json_str(plan, "cwd");
 	if (cwd && chdir(cwd) < 0)
 		fail("cannot change to directory '%s': %s", cwd, strerror(errno));

@@ -25,6 +25,7 @@ struct exec_plan {
 	const char *user;	/* NULL: stay who we are */
 	const char *cgroup;	/* NULL: no cgroup */
 	pid_t ppid;		/* the supervisor, to close the PDEATHSIG race */
+	unsigned long nofile;	/* soft RLIMIT_NOFILE to give the service back (0: as is) */
 	const struct policy *policy;	/* the sandbox; NULL or sandbox_off: none */
 };
 

@@ -180,10 +180,10 @@ static void listener_maybe_done(struct proxy_listener *pl)
 		cb(pl);
 }
 
-static void heads_free(struct proxy_conn *c)
+static void exchange_free(struct proxy_conn *c)
 {
-	free(c->h);
-	c->h = NULL;
+	free(c->x);
+	c->x = NULL;
 }
 
 /* Drop one of c's handles or requests; c goes with the last. */
@@ -197,7 +197,7 @@ void proxy__conn_unref(struct proxy_conn *c)
 	buf_wipe_free(&c->in);
 	buf_wipe_free(&c->uhead);
 	buf_free(&c->rhead);
-	heads_free(c);
+	exchange_free(c);
 	free(c);
 	pl->nconns--;
 	px->nconns--;
@@ -520,8 +520,8 @@ void proxy__audit(struct proxy_conn *c, enum audit_decision decision, const char
 	    .session = s ? s->id : "",
 	    .kind = c->kind,
 	    .method = c->method,
-	    .host = c->to.host,
-	    .path = c->path,
+	    .host = c->x ? c->x->to.host : "",
+	    .path = c->x ? c->x->path : "",
 	    .status = c->status,
 	    .bytes_in = c->bytes_in,
 	    .bytes_out = c->bytes_out,
@@ -596,16 +596,15 @@ static void start_request(struct proxy_conn *c)
 	c->state = CONN_HEAD;
 	c->s = c->pl->session; /* the shared listener finds it per request */
 	c->cred = NULL;
-	c->to = (struct target){0};
 	c->kind = AUDIT_KIND_REVERSE;
 	c->status = 0;
 	c->bytes_in = c->bytes_out = 0;
-	c->method[0] = c->path[0] = '\0';
+	c->method[0] = '\0';
 	c->req_done = c->resp_started = c->resp_done = false;
 	c->up_paused = c->up_reused = false;
 	c->in_request = false;
 	buf_free(&c->rhead);
-	heads_free(c);
+	exchange_free(c);
 	c->deadline = uv_now(c->tcp.loop) + c->pl->px->limits.head_ms;
 }
 
@@ -655,15 +654,15 @@ void proxy__client_data(struct proxy_conn *c, const char *p, size_t n)
 		c->in_request = true;
 		c->t0 = uv_hrtime();
 	}
-	if (!c->h) {
-		c->h = malloc(sizeof(*c->h));
-		if (!c->h) {
+	if (!c->x) {
+		c->x = calloc(1, sizeof(*c->x));
+		if (!c->x) {
 			proxy__conn_close(c);
 			return;
 		}
-		http_head_init(&c->h->req, 0);
+		http_head_init(&c->x->req, 0);
 	}
-	r = http_head_parse(&c->h->req, c->in.data, c->in.len);
+	r = http_head_parse(&c->x->req, c->in.data, c->in.len);
 	if (r > 0 && (uint64_t)r > l->header_bytes)
 		r = -EMSGSIZE;
 	if (r == 0 && c->in.len > l->header_bytes)
@@ -679,15 +678,15 @@ void proxy__client_data(struct proxy_conn *c, const char *p, size_t n)
 		return;
 	}
 	if (r > 0) {
-		size_t len = c->h->req.method.len < AUDIT_METHOD_MAX ? c->h->req.method.len
+		size_t len = c->x->req.method.len < AUDIT_METHOD_MAX ? c->x->req.method.len
 								     : AUDIT_METHOD_MAX;
 
-		memcpy(c->method, http_ptr(&c->h->req, c->h->req.method), len);
+		memcpy(c->method, http_ptr(&c->x->req, c->x->req.method), len);
 		c->method[len] = '\0';
 		c->bytes_in = (uint64_t)r;
-		c->keep_alive = http_keep_alive(&c->h->req);
-		c->is_head = http_method_is(&c->h->req, "HEAD");
-		if (c->h->req.form == HTTP_FORM_ORIGIN)
+		c->keep_alive = http_keep_alive(&c->x->req);
+		c->is_head = http_method_is(&c->x->req, "HEAD");
+		if (c->x->req.form == HTTP_FORM_ORIGIN)
 			proxy__route_request(c, (size_t)r);
 		else
 			proxy__proxy_request(c, (size_t)r);
@@ -754,6 +753,7 @@ static void accept_one(struct proxy_listener *pl)
 	pl->conns = c;
 	pl->nconns++;
 	px->nconns++;
+	px->accepted++;
 	start_request(c);
 	if (uv_accept((uv_stream_t *)&pl->tcp, (uv_stream_t *)&c->tcp) < 0) {
 		proxy__conn_close(c);

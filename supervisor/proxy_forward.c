@@ -47,7 +47,7 @@ void proxy__up_detach(struct proxy_conn *c, bool reuse)
 	c->up_paused = false;
 	w->c = NULL;
 	if (reuse && c->state == CONN_FORWARD && c->resp_done && c->req_done && !w->head &&
-	    c->h && c->h->resp.keep_alive && c->respb.framing != HTTP_BODY_CLOSE &&
+	    c->x && c->x->resp.keep_alive && c->respb.framing != HTTP_BODY_CLOSE &&
 	    !c->pl->px->closing) {
 		upstream_read_stop(&w->uc);
 		upstream_pool_put(&c->pl->px->pool, &w->uc);
@@ -173,23 +173,33 @@ void proxy__forward_body(struct proxy_conn *c)
 	}
 }
 
-static void relay(struct proxy_conn *c, const char *data, size_t len)
+/*
+ * Response body bytes to the client. head (the response head, or NULL) goes first, in the
+ * same write: one segment for a small response instead of a head waiting for an ACK.
+ */
+static void relay(struct proxy_conn *c, struct buf *head, const char *data, size_t len)
 {
 	ssize_t n = http_body_feed(&c->respb, data, len, NULL, NULL);
+	const char *why = NULL;
 
-	if (n < 0) {
-		proxy__audit(c, AUDIT_ERROR, "bad body framing from the upstream");
+	if (n < 0)
+		why = "bad body framing from the upstream";
+	else if (head && n > 0 && buf_append(head, data, (size_t)n) < 0)
+		why = "out of memory";
+	if (!why && head) {
+		data = head->data;
+		n = (ssize_t)head->len;
+	}
+	if (!why && n > 0 && proxy__write(c, data, (size_t)n) < 0)
+		why = "the client went away";
+	if (head)
+		buf_free(head);
+	if (why) {
+		proxy__audit(c, AUDIT_ERROR, why);
 		proxy__conn_close(c);
 		return;
 	}
-	if (n > 0) {
-		if (proxy__write(c, data, (size_t)n) < 0) {
-			proxy__audit(c, AUDIT_ERROR, "the client went away");
-			proxy__conn_close(c);
-			return;
-		}
-		c->bytes_out += (uint64_t)n;
-	}
+	c->bytes_out += (uint64_t)n;
 	if (http_body_done(&c->respb)) {
 		c->resp_done = true;
 		if (!c->req_done)
@@ -198,36 +208,39 @@ static void relay(struct proxy_conn *c, const char *data, size_t len)
 	}
 }
 
-/* The response head is complete at rhead[0..hlen): send it on, then what follows. */
+/* The response head is complete at rhead[0..hlen): send it on, with what follows. */
 static void resp_head(struct proxy_conn *c, size_t hlen)
 {
 	static const struct http_field close_field[] = {{"Connection", "close"}};
-	struct http_head *resp = &c->h->resp;
+	struct http_head *resp = &c->x->resp;
 	struct buf out = {0};
 	struct http_rewrite rw = {0};
 	bool closing = !c->keep_alive || resp->framing == HTTP_BODY_CLOSE;
 	int r;
 
-	if (resp->status >= 100 && resp->status < 200) {
-		if (resp->status == 101) {
-			proxy__reply(c, 502, "the upstream switched protocols: not supported",
-				     AUDIT_ERROR);
-			return;
-		}
-	} else if (closing) {
+	if (resp->status == 101) {
+		proxy__reply(c, 502, "the upstream switched protocols: not supported", AUDIT_ERROR);
+		return;
+	}
+	if (resp->status >= 200 && closing) {
 		rw.add = close_field;
 		rw.nadd = 1;
 	}
 	r = http_head_rewrite(resp, &rw, &out);
-	if (r < 0 || proxy__write(c, out.data, out.len) < 0) {
+	if (r < 0) {
 		buf_free(&out);
 		proxy__reply(c, 502, "cannot forward the response head", AUDIT_ERROR);
 		return;
 	}
-	c->bytes_out += out.len;
-	buf_free(&out);
 	if (resp->status < 200) {
 		/* 1xx: the real response follows. */
+		r = proxy__write(c, out.data, out.len);
+		c->bytes_out += out.len;
+		buf_free(&out);
+		if (r < 0) {
+			proxy__reply(c, 502, "cannot forward the response head", AUDIT_ERROR);
+			return;
+		}
 		buf_consume(&c->rhead, hlen);
 		http_head_init(resp, c->is_head ? HTTP_F_RESPONSE | HTTP_F_HEAD : HTTP_F_RESPONSE);
 		return;
@@ -238,11 +251,12 @@ static void resp_head(struct proxy_conn *c, size_t hlen)
 		c->keep_alive = false;
 	r = http_body_init(&c->respb, resp, UINT64_MAX, false);
 	if (r < 0) {
+		buf_free(&out);
 		proxy__audit(c, AUDIT_ERROR, http_error_reason(r));
 		proxy__conn_close(c);
 		return;
 	}
-	relay(c, c->rhead.data + hlen, c->rhead.len - hlen);
+	relay(c, &out, c->rhead.data + hlen, c->rhead.len - hlen);
 }
 
 static void up_data(struct upstream_conn *uc, const char *data, size_t len)
@@ -255,7 +269,7 @@ static void up_data(struct upstream_conn *uc, const char *data, size_t len)
 		return;
 	proxy__timer(c, c->pl->px->limits.stream_ms);
 	if (c->resp_started) {
-		relay(c, data, len);
+		relay(c, NULL, data, len);
 		return;
 	}
 	if (c->rhead.len + len > HTTP_HEAD_MAX + UPSTREAM_READ_MAX ||
@@ -264,12 +278,12 @@ static void up_data(struct upstream_conn *uc, const char *data, size_t len)
 		return;
 	}
 	while (c->state == CONN_FORWARD && c->up && !c->resp_started) {
-		r = http_head_parse(&c->h->resp, c->rhead.data, c->rhead.len);
+		r = http_head_parse(&c->x->resp, c->rhead.data, c->rhead.len);
 		if (r == 0)
 			return;
 		if (r < 0) {
 			snprintf(msg, sizeof(msg), "upstream '%s' sent a bad response head: %s",
-				 c->to.host, http_error_reason(r));
+				 c->x->to.host, http_error_reason(r));
 			proxy__reply(c, 502, msg, AUDIT_ERROR);
 			return;
 		}
@@ -286,7 +300,7 @@ static void up_eof(struct upstream_conn *uc)
 		return;
 	if (!c->resp_started) {
 		snprintf(msg, sizeof(msg), "upstream '%s' closed the connection before responding%s",
-			 c->to.host, c->up_reused ? " (a reused connection)" : "");
+			 c->x->to.host, c->up_reused ? " (a reused connection)" : "");
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
 		return;
 	}
@@ -308,6 +322,35 @@ static void up_error(struct upstream_conn *uc, int status, const char *err)
 		proxy__reply(c, 502, err ? err : uv_strerror(status), AUDIT_ERROR);
 }
 
+/*
+ * The body bytes already received go in the head's write (one TLS record, one segment).
+ * The head holds the real key: it is copied, never realloc'd, and the old copy wiped.
+ */
+static int with_body(struct proxy_conn *c, struct buf *h)
+{
+	ssize_t n;
+	char *d;
+
+	if (http_body_done(&c->reqb) || c->in.len == 0)
+		return 0;
+	n = http_body_feed(&c->reqb, c->in.data, c->in.len, NULL, NULL);
+	if (n <= 0)
+		return 0; /* an error is proxy__forward_body's to report */
+	d = malloc(h->len + (size_t)n);
+	if (!d)
+		return -ENOMEM;
+	memcpy(d, h->data, h->len);
+	memcpy(d + h->len, c->in.data, (size_t)n);
+	explicit_bzero(h->data, h->cap);
+	free(h->data);
+	h->data = d;
+	h->len += (size_t)n;
+	h->cap = h->len;
+	c->bytes_in += (uint64_t)n;
+	buf_consume(&c->in, (size_t)n);
+	return 0;
+}
+
 static void up_ready(struct upstream_conn *uc, int status, const char *err)
 {
 	struct proxy_conn *c = ((struct up_link *)uc)->c;
@@ -326,6 +369,11 @@ static void up_ready(struct upstream_conn *uc, int status, const char *err)
 	uc->on_error = up_error;
 	h = c->uhead;
 	c->uhead = (struct buf){0};
+	if (with_body(c, &h) < 0) {
+		buf_wipe_free(&h);
+		proxy__reply(c, 502, "out of memory", AUDIT_ERROR);
+		return;
+	}
 	if (proxy__up_send(c, h.data, h.len, h.cap, true, true) < 0 ||
 	    upstream_read_start(uc) < 0) {
 		proxy__reply(c, 502, uc->err[0] ? uc->err : "cannot write to the upstream",
@@ -345,7 +393,7 @@ int proxy__up_connect(struct proxy_conn *c, const struct sockaddr *sa, upstream_
 	if (!w)
 		return -ENOMEM;
 	w->c = c;
-	r = upstream_connect(&w->uc, c->tcp.loop, sa, c->to.host, c->to.tls, c->to.ctx,
+	r = upstream_connect(&w->uc, c->tcp.loop, sa, c->x->to.host, c->x->to.tls, c->x->to.ctx,
 			     c->pl->px->limits.connect_ms, ready, w);
 	if (r < 0) {
 		free(w);
@@ -364,7 +412,7 @@ static void connect_to(struct proxy_conn *c, const struct sockaddr *sa)
 	int r = proxy__up_connect(c, sa, up_ready);
 
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "upstream '%s': cannot connect: %s", c->to.host,
+		snprintf(msg, sizeof(msg), "upstream '%s': cannot connect: %s", c->x->to.host,
 			 uv_strerror(r));
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
 	}
@@ -382,7 +430,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	}
 	c->handles--;
 	if (status < 0 || !res) {
-		snprintf(msg, sizeof(msg), "upstream '%s': cannot resolve: %s", c->to.host,
+		snprintf(msg, sizeof(msg), "upstream '%s': cannot resolve: %s", c->x->to.host,
 			 uv_strerror(status));
 		uv_freeaddrinfo(res);
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
@@ -395,8 +443,8 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 /* An idle pooled connection to the same upstream, made ready for this request. */
 static bool reuse(struct proxy_conn *c)
 {
-	struct upstream_conn *uc = upstream_pool_get(&c->pl->px->pool, c->to.host, c->to.port,
-						     c->to.tls, c->to.ctx);
+	struct upstream_conn *uc = upstream_pool_get(&c->pl->px->pool, c->x->to.host, c->x->to.port,
+						     c->x->to.tls, c->x->to.ctx);
 
 	if (!uc)
 		return false;
@@ -418,10 +466,10 @@ void proxy__forward(struct proxy_conn *c, size_t hlen, const char *target, const
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	const struct route *rt = c->cred ? c->cred->route : NULL;
 	char host[HOSTRULES_HOST_MAX + 16], port[8], msg[512];
-	bool v6 = strchr(c->to.host, ':') && c->to.host[0] != '[';
+	bool v6 = strchr(c->x->to.host, ':') && c->x->to.host[0] != '[';
 	int r;
 
-	r = http_body_init(&c->reqb, &c->h->req, c->pl->px->limits.body_bytes, false);
+	r = http_body_init(&c->reqb, &c->x->req, c->pl->px->limits.body_bytes, false);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "proxy limit max_body (%llu bytes) exceeded",
 			 (unsigned long long)c->pl->px->limits.body_bytes);
@@ -440,13 +488,13 @@ void proxy__forward(struct proxy_conn *c, size_t hlen, const char *target, const
 		rw.add = &add;
 		rw.nadd = 1;
 	}
-	if ((c->to.tls && c->to.port == 443) || (!c->to.tls && c->to.port == 80))
-		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", c->to.host);
+	if ((c->x->to.tls && c->x->to.port == 443) || (!c->x->to.tls && c->x->to.port == 80))
+		snprintf(host, sizeof(host), v6 ? "[%s]" : "%s", c->x->to.host);
 	else
-		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u", c->to.host, c->to.port);
+		snprintf(host, sizeof(host), v6 ? "[%s]:%u" : "%s:%u", c->x->to.host, c->x->to.port);
 	rw.host = host;
 	buf_wipe_free(&c->uhead);
-	r = http_head_rewrite(&c->h->req, &rw, &c->uhead);
+	r = http_head_rewrite(&c->x->req, &rw, &c->uhead);
 	if (r < 0) {
 		proxy__reply(c, 502,
 			     r == -ENOMEM ? "out of memory" : "cannot build the upstream request",
@@ -454,17 +502,17 @@ void proxy__forward(struct proxy_conn *c, size_t hlen, const char *target, const
 		return;
 	}
 	buf_consume(&c->in, hlen);
-	http_head_init(&c->h->resp, c->is_head ? HTTP_F_RESPONSE | HTTP_F_HEAD : HTTP_F_RESPONSE);
+	http_head_init(&c->x->resp, c->is_head ? HTTP_F_RESPONSE | HTTP_F_HEAD : HTTP_F_RESPONSE);
 	if (reuse(c))
 		return;
-	if (c->to.checked) {
-		connect_to(c, (const struct sockaddr *)&c->to.addr);
+	if (c->x->to.checked) {
+		connect_to(c, (const struct sockaddr *)&c->x->to.addr);
 		return;
 	}
-	snprintf(port, sizeof(port), "%u", c->to.port);
-	r = uv_getaddrinfo(c->tcp.loop, &c->gai, gai_cb, c->to.host, port, &hints);
+	snprintf(port, sizeof(port), "%u", c->x->to.port);
+	r = uv_getaddrinfo(c->tcp.loop, &c->gai, gai_cb, c->x->to.host, port, &hints);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "upstream '%s': cannot resolve: %s", c->to.host,
+		snprintf(msg, sizeof(msg), "upstream '%s': cannot resolve: %s", c->x->to.host,
 			 uv_strerror(r));
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
 		return;
@@ -490,11 +538,11 @@ void proxy__forward_timeout(struct proxy_conn *c)
 	if (c->state == CONN_FORWARD)
 		snprintf(msg, sizeof(msg),
 			 "proxy limit stream_timeout (%llu ms): upstream '%.*s' sent no response",
-			 (unsigned long long)l->stream_ms, 200, c->to.host);
+			 (unsigned long long)l->stream_ms, 200, c->x->to.host);
 	else
 		snprintf(msg, sizeof(msg),
 			 "proxy limit connect_timeout (%llu ms): upstream '%.*s' not connected",
-			 (unsigned long long)l->connect_ms, 200, c->to.host);
+			 (unsigned long long)l->connect_ms, 200, c->x->to.host);
 	proxy__reply(c, 504, msg, AUDIT_ERROR);
 }
 
@@ -590,7 +638,7 @@ static const struct proxy_session *claim(const struct proxy *px, const struct ht
 
 void proxy__route_request(struct proxy_conn *c, size_t hlen)
 {
-	const struct http_head *req = &c->h->req;
+	const struct http_head *req = &c->x->req;
 	const struct proxy_credential *cred = NULL;
 	const struct route *rt = NULL;
 	char *upath, *value, msg[256];
@@ -601,8 +649,8 @@ void proxy__route_request(struct proxy_conn *c, size_t hlen)
 	c->kind = AUDIT_KIND_REVERSE;
 	p = http_target_path_noquery(req, &len);
 	len = len < AUDIT_PATH_MAX ? len : AUDIT_PATH_MAX;
-	memcpy(c->path, p, len);
-	c->path[len] = '\0';
+	memcpy(c->x->path, p, len);
+	c->x->path[len] = '\0';
 	/* A service's listener serves its session; the shared one, whichever the token names. */
 	if (c->pl->shared)
 		c->s = claim(c->pl->px, req);
@@ -629,16 +677,16 @@ void proxy__route_request(struct proxy_conn *c, size_t hlen)
 		}
 		return;
 	}
-	snprintf(c->to.host, sizeof(c->to.host), "%s", rt->host);
+	snprintf(c->x->to.host, sizeof(c->x->to.host), "%s", rt->host);
 	if (!phantom_ok(req, rt, &c->s->token)) {
 		free(upath);
 		proxy__reply(c, 401, "missing or invalid proxy token", AUDIT_DENY);
 		return;
 	}
 	c->cred = cred;
-	c->to.port = rt->port;
-	c->to.tls = rt->tls;
-	c->to.ctx = cred->ctx;
+	c->x->to.port = rt->port;
+	c->x->to.tls = rt->tls;
+	c->x->to.ctx = cred->ctx;
 	value = secret_value(cred);
 	if (!value) {
 		free(upath);

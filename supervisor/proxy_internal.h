@@ -56,10 +56,12 @@ struct target {
 	struct sockaddr_storage addr;
 };
 
-/* The parsed heads of the request under way; allocated per request, not per connection. */
-struct heads {
+/* The request under way: allocated per request, so an idle connection costs little. */
+struct exchange {
 	struct http_head req;
 	struct http_head resp;
+	struct target to;
+	char path[AUDIT_PATH_MAX + 1]; /* without the query, for the audit record */
 };
 
 struct proxy_conn {
@@ -84,9 +86,8 @@ struct proxy_conn {
 	uint64_t deadline; /* for the whole head */
 
 	const struct proxy_session *s; /* whose request this is (NULL: none yet) */
-	struct heads *h;   /* NULL between requests */
+	struct exchange *x; /* NULL between requests */
 	const struct proxy_credential *cred;
-	struct target to;
 	struct up_link *up;
 	struct buf in;	  /* client bytes not consumed yet: head, body, then pipelined */
 	struct buf uhead; /* the head to send upstream (may hold the real key) */
@@ -99,7 +100,6 @@ struct proxy_conn {
 	uint64_t bytes_in;
 	uint64_t bytes_out;
 	char method[AUDIT_METHOD_MAX + 1];
-	char path[AUDIT_PATH_MAX + 1];
 };
 
 /* proxy.c */

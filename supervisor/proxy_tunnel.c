@@ -125,21 +125,21 @@ static void tunnel_ready(struct upstream_conn *uc, int status, const char *err)
 	proxy__tunnel_data(c); /* what the client sent early */
 }
 
-/* The host passed its checks and c->to.addr holds the checked address: go. */
+/* The host passed its checks and c->x->to.addr holds the checked address: go. */
 static void go(struct proxy_conn *c, size_t hlen)
 {
 	char msg[512];
 	int r;
 
-	c->to.checked = true;
+	c->x->to.checked = true;
 	if (c->kind == AUDIT_KIND_ABSOLUTE) {
 		proxy__forward(c, hlen, NULL, NULL, NULL);
 		return;
 	}
 	buf_consume(&c->in, hlen);
-	r = proxy__up_connect(c, (const struct sockaddr *)&c->to.addr, tunnel_ready);
+	r = proxy__up_connect(c, (const struct sockaddr *)&c->x->to.addr, tunnel_ready);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "'%s': cannot connect: %s", c->to.host, uv_strerror(r));
+		snprintf(msg, sizeof(msg), "'%s': cannot connect: %s", c->x->to.host, uv_strerror(r));
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
 	}
 }
@@ -157,7 +157,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	}
 	c->handles--;
 	if (status < 0 || !res) {
-		snprintf(msg, sizeof(msg), "'%s': cannot resolve: %s", c->to.host,
+		snprintf(msg, sizeof(msg), "'%s': cannot resolve: %s", c->x->to.host,
 			 uv_strerror(status));
 		uv_freeaddrinfo(res);
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
@@ -168,7 +168,7 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
 			continue;
 		if (hostrules_addr_denied(a->ai_addr, c->s->allow, why, sizeof(why))) {
-			snprintf(msg, sizeof(msg), "'%s' %s: not allowed", c->to.host, why);
+			snprintf(msg, sizeof(msg), "'%s' %s: not allowed", c->x->to.host, why);
 			uv_freeaddrinfo(res);
 			proxy__reply(c, 403, msg, AUDIT_DENY);
 			return;
@@ -178,20 +178,20 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	}
 	if (!pick) {
 		uv_freeaddrinfo(res);
-		snprintf(msg, sizeof(msg), "'%s': no IPv4 or IPv6 address", c->to.host);
+		snprintf(msg, sizeof(msg), "'%s': no IPv4 or IPv6 address", c->x->to.host);
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
 		return;
 	}
-	memcpy(&c->to.addr, pick->ai_addr, pick->ai_addrlen);
+	memcpy(&c->x->to.addr, pick->ai_addr, pick->ai_addrlen);
 	uv_freeaddrinfo(res);
-	go(c, c->h->req.head_len);
+	go(c, c->x->req.head_len);
 }
 
 void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 {
 	const struct proxy_listener *pl = c->pl;
 	const struct proxy_session *s = NULL;
-	const struct http_head *req = &c->h->req;
+	const struct http_head *req = &c->x->req;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	char raw[HOSTRULES_INPUT_MAX + 1], why[HOSTRULES_WHY_MAX], msg[HOSTRULES_WHY_MAX + 300];
 	char port[8];
@@ -203,8 +203,8 @@ void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 	c->kind = req->form == HTTP_FORM_AUTHORITY ? AUDIT_KIND_CONNECT : AUDIT_KIND_ABSOLUTE;
 	p = http_target_path_noquery(req, &len);
 	len = len < AUDIT_PATH_MAX ? len : AUDIT_PATH_MAX;
-	memcpy(c->path, p, len);
-	c->path[len] = '\0';
+	memcpy(c->x->path, p, len);
+	c->x->path[len] = '\0';
 	if (req->form == HTTP_FORM_ASTERISK) {
 		proxy__reply(c, 400, "request target '*' is not forwarded", AUDIT_DENY);
 		return;
@@ -234,28 +234,28 @@ void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 	raw[req->host.len] = '\0';
 	if (strchr(raw, ':') && snprintf(msg, sizeof(msg), "[%s]", raw) < (int)sizeof(msg))
 		snprintf(raw, sizeof(raw), "%s", msg); /* the parser gives IPv6 without [ ] */
-	kind = hostrules_normalize(raw, c->to.host, sizeof(c->to.host), why, sizeof(why));
+	kind = hostrules_normalize(raw, c->x->to.host, sizeof(c->x->to.host), why, sizeof(why));
 	explicit_bzero(raw, sizeof(raw));
 	if (kind < 0) {
 		snprintf(msg, sizeof(msg), "bad host: %s", why);
 		proxy__reply(c, 400, msg, AUDIT_DENY);
 		return;
 	}
-	c->to.port = req->port;
-	r = s->allow ? hostrules_check(s->allow, c->to.host, c->to.port, why, sizeof(why))
+	c->x->to.port = req->port;
+	r = s->allow ? hostrules_check(s->allow, c->x->to.host, c->x->to.port, why, sizeof(why))
 		     : (snprintf(why, sizeof(why), "service '%s' allowlists no hosts",
 				 s->service),
 			-EACCES);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "'%s' port %u: %s", c->to.host, c->to.port, why);
+		snprintf(msg, sizeof(msg), "'%s' port %u: %s", c->x->to.host, c->x->to.port, why);
 		proxy__reply(c, r == -EACCES ? 403 : 400, msg, AUDIT_DENY);
 		return;
 	}
 	if (kind != HOSTRULES_NAME) {
-		r = hostrules_sockaddr(c->to.host, c->to.port, &c->to.addr, &salen);
-		if (r == 0 && hostrules_addr_denied((struct sockaddr *)&c->to.addr, s->allow, why,
+		r = hostrules_sockaddr(c->x->to.host, c->x->to.port, &c->x->to.addr, &salen);
+		if (r == 0 && hostrules_addr_denied((struct sockaddr *)&c->x->to.addr, s->allow, why,
 						    sizeof(why))) {
-			snprintf(msg, sizeof(msg), "'%s' is %s: not allowed", c->to.host, why);
+			snprintf(msg, sizeof(msg), "'%s' is %s: not allowed", c->x->to.host, why);
 			proxy__reply(c, 403, msg, AUDIT_DENY);
 			return;
 		}
@@ -266,10 +266,10 @@ void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 		go(c, hlen);
 		return;
 	}
-	snprintf(port, sizeof(port), "%u", c->to.port);
-	r = uv_getaddrinfo(c->tcp.loop, &c->gai, gai_cb, c->to.host, port, &hints);
+	snprintf(port, sizeof(port), "%u", c->x->to.port);
+	r = uv_getaddrinfo(c->tcp.loop, &c->gai, gai_cb, c->x->to.host, port, &hints);
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "'%s': cannot resolve: %s", c->to.host, uv_strerror(r));
+		snprintf(msg, sizeof(msg), "'%s': cannot resolve: %s", c->x->to.host, uv_strerror(r));
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
 		return;
 	}

@@ -367,6 +367,7 @@ static int send_plan(struct service *s, int fd, bool join_cgroup, const struct p
 		.user = s->cfg.user,
 		.cgroup = join_cgroup && s->cgroup[0] ? s->cgroup : NULL,
 		.ppid = getpid(),
+		.nofile = s->sv->nofile,
 	};
 	char **session_env = NULL, **env;
 	char *json = NULL;

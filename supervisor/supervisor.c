@@ -2,11 +2,13 @@
 #include "supervisor.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -103,6 +105,7 @@ static void close_cb_noop(uv_handle_t *h)
 /* ---- the audit log: records are queued on the loop, written by a worker ---- */
 
 #define AUDIT_FLUSH_MS 200
+#define TRIM_MS 10000
 
 static void audit_work_cb(uv_work_t *w)
 {
@@ -145,6 +148,24 @@ static bool netns_works(void)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/*
+ * A burst of proxy traffic leaves freed TLS and request memory in malloc's arenas: once it
+ * has passed (no new connection for a tick), hand it back to the system.
+ */
+static void trim_timer_cb(uv_timer_t *t)
+{
+	struct supervisor *sv = t->data;
+
+	unsigned long now = sv->proxy.accepted;
+
+	/* Quiet since the last tick, busy since the last trim. */
+	if (now == sv->trim_seen && now != sv->trimmed_at) {
+		sv->trimmed_at = now;
+		malloc_trim(0);
+	}
+	sv->trim_seen = now;
+}
+
 static int audit_setup(struct supervisor *sv)
 {
 	char path[PATH_MAX], err[512];
@@ -169,6 +190,7 @@ static void teardown(struct supervisor *sv)
 	control_close(sv);
 	proxy_close(&sv->proxy, NULL);
 	uv_close((uv_handle_t *)&sv->audit_timer, close_cb_noop);
+	uv_close((uv_handle_t *)&sv->trim_timer, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_term, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_int, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_hup, close_cb_noop);
@@ -390,6 +412,10 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 		return r;
 	proxy_limits_of(&cfg->proxy, &limits);
 	proxy_init(&sv->proxy, sv->loop, &limits);
+	uv_timer_init(sv->loop, &sv->trim_timer);
+	sv->trim_timer.data = sv;
+	uv_timer_start(&sv->trim_timer, trim_timer_cb, TRIM_MS, TRIM_MS);
+	uv_unref((uv_handle_t *)&sv->trim_timer);
 	sv->proxy.audit = &sv->audit;
 	if (!netns_works()) {
 		r = proxy_shared_open(&sv->proxy, NETNS_PROXY_PORT, err, sizeof(err));
@@ -426,6 +452,22 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 	return 0;
 }
 
+/*
+ * Every proxied connection costs two descriptors (client, upstream): take the hard limit, as
+ * nginx's workers do; services get the old soft limit back (select() users expect 1024).
+ */
+static void raise_nofile(struct supervisor *sv)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	sv->nofile = (unsigned long)rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		sv->nofile = 0;
+}
+
 int supervisor_run(const char *file, bool foreground, int ready_fd)
 {
 	struct supervisor sv = { .loop = uv_default_loop() };
@@ -434,6 +476,7 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile(&sv);
 	r = config_load(&cfg, file, err, sizeof(err));
 	if (r == 0)
 		r = sandbox_check_config(&cfg, err, sizeof(err));

@@ -36,6 +36,10 @@ struct supervisor {
 	uv_work_t audit_work;
 	bool audit_flushing;
 	struct proxy proxy;		/* the one credential proxy; a listener per service */
+	uv_timer_t trim_timer;		/* gives memory back once proxy traffic has passed */
+	unsigned long trimmed_at;	/* proxy.accepted at the last trim */
+	unsigned long trim_seen;	/* proxy.accepted at the last tick */
+	unsigned long nofile;		/* our soft RLIMIT_NOFILE before we raised it */
 };
 
 /* Run the daemon on FILE until shutdown; returns the process exit code. */

@@ -344,11 +344,12 @@ static void on_connect(uv_connect_t *req, int status)
 	handshake_step(c);
 }
 
+/* One read buffer for every connection: what a read brings is used or copied at once. */
+static char rbuf[UPSTREAM_READ_MAX];
+
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	struct upstream_conn *c = h->data;
-
-	*buf = uv_buf_init(c->buf, sizeof(c->buf));
+	*buf = uv_buf_init(rbuf, sizeof(rbuf));
 }
 
 /* Hand OpenSSL's plaintext to on_data, one record per call, while the caller reads. */
@@ -360,9 +361,9 @@ static void drain(struct upstream_conn *c)
 
 	while (c->reading && c->state == UPSTREAM_READY) {
 		ERR_clear_error();
-		r = SSL_read_ex(c->ssl, c->buf, sizeof(c->buf), &got);
+		r = SSL_read_ex(c->ssl, rbuf, sizeof(rbuf), &got);
 		if (r == 1) {
-			c->on_data(c, c->buf, got);
+			c->on_data(c, rbuf, got);
 			continue;
 		}
 		e = SSL_get_error(c->ssl, r);
@@ -505,7 +506,7 @@ int upstream_connect(struct upstream_conn *c, uv_loop_t *loop, const struct sock
 	if (hl > UPSTREAM_HOST_MAX)
 		return -ENAMETOOLONG;
 
-	memset(c, 0, offsetof(struct upstream_conn, buf));
+	memset(c, 0, sizeof(*c));
 	memcpy(c->host, host, hl + 1);
 	fmt_addr(addr, c->addr, sizeof(c->addr), &c->port);
 	c->tls = tls;

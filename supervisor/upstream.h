@@ -66,7 +66,6 @@ struct upstream_conn {
 	char host[UPSTREAM_HOST_MAX + 1];
 	char addr[64];			/* "127.0.0.1:443", "[::1]:443" */
 	char err[UPSTREAM_ERR_MAX];
-	char buf[UPSTREAM_READ_MAX];
 };
 
 /*
@@ -106,6 +105,8 @@ size_t upstream_write_queue_size(const struct upstream_conn *c);
 /*
  * Deliver decrypted bytes to on_data as each read arrives (no buffering beyond one read),
  * then on_eof or on_error once. May be called from inside on_data. 0, or -ENOTCONN.
+ * on_data's bytes are in one buffer shared by every connection (connections live on one
+ * loop thread): use or copy them before anything that may read again.
  */
 int upstream_read_start(struct upstream_conn *c);
 void upstream_read_stop(struct upstream_conn *c);

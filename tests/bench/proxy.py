@@ -1055,12 +1055,12 @@ def report(b, lat, qa, sse, tput, rss, elapsed, load0, errors):
             print("note: more fds than the soft RLIMIT_NOFILE would allow")
         if rss["fds2"] > 1024:
             print(f"note: {rss['fds2']} fds: past 1024, the common default soft RLIMIT_NOFILE "
-                  f"(the daemon does not raise its own; this run inherited {rss['nofile']})")
+                  f"(the daemon raises its soft limit to the hard one: {rss['nofile']} here)")
         if rss.get("closed_after"):
             lo, hi = rss["closed_after"]
             print(f"idle keep-alive connections closed by the daemon: {rss['closed']} of "
                   f"{a.services * a.conns_per_service}, {lo:.1f}-{hi:.1f} s after the requests "
-                  f"(PROXY_IDLE_MS); the RSS rows were taken {rss['held_after_s']:.1f} s after "
+                  f"(proxy_idle_timeout); the RSS rows were taken {rss['held_after_s']:.1f} s after "
                   "the first connect, within that")
         else:
             print(f"idle keep-alive connections closed by the daemon within {a.idle_wait} s: "

@@ -119,4 +119,17 @@ test_closed_output_keeps_running() {
 	assert_eq '{"signal": "SIGTERM"}' "$(svc_field web last_exit)" "last_exit"
 }
 
+# The supervisor takes the hard RLIMIT_NOFILE for the proxy's sockets; services get the old soft one.
+test_nofile_soft_limit_given_back() {
+	[ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -gt 256 ] || skip "hard RLIMIT_NOFILE is $(ulimit -Hn)"
+	printf '[service:web]\ncommand = sh -c "ulimit -Sn; exec sleep 100"\nstart_secs = 100ms\n' | write_ini
+	ulimit -Sn 256
+	start_daemon
+	wait_running 5 web
+	wait_log 3 web 'out [0-9]'
+	assert_eq 256 "$(log_text web out)" "the service's soft limit"
+	assert_eq "$(ulimit -Hn)" "$(awk '/^Max open files/ { print $4 }' /proc/$DAEMON_PID/limits)" \
+		"the supervisor's soft limit"
+}
+
 run_tests "$@"
