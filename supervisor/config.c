@@ -31,6 +31,11 @@ static const struct service_config service_defaults = {
 	.log_backups = 5,
 };
 
+void config_service_init(struct service_config *s)
+{
+	*s = service_defaults;
+}
+
 /* Appends "file:line: msg" as one line of err; when err is full, ends it with "...". */
 void config__perr(struct config__parse *p, int line, const char *fmt, ...)
 {
@@ -429,6 +434,7 @@ void config_service_release(struct service_config *s)
 	free(s->env_file);
 	free(s->user);
 	free(s->profile);
+	free(s->profile_overlay);
 	config_strv_free(s->read);
 	config_strv_free(s->write);
 	config_strv_free(s->allow_domain);
@@ -508,7 +514,8 @@ bool service_config_equal(const struct service_config *a, const struct service_c
 {
 	return str_eq(a->name, b->name) && strv_eq(a->argv, b->argv) && str_eq(a->cwd, b->cwd) &&
 	       strv_eq(a->env, b->env) && str_eq(a->env_file, b->env_file) && str_eq(a->user, b->user) &&
-	       str_eq(a->profile, b->profile) && a->autostart == b->autostart && a->restart == b->restart &&
+	       str_eq(a->profile, b->profile) && str_eq(a->profile_overlay, b->profile_overlay) &&
+	       a->autostart == b->autostart && a->restart == b->restart &&
 	       a->n_success_codes == b->n_success_codes &&
 	       memcmp(a->success_codes, b->success_codes, (size_t)a->n_success_codes * sizeof(int)) == 0 &&
 	       a->start_ms == b->start_ms && a->restart_delay_ms == b->restart_delay_ms &&

@@ -47,6 +47,7 @@ struct service_config {
 	char *env_file;		/* absolute path as written (resolved), NULL if none */
 	char *user;		/* NULL = the supervisor's user */
 	char *profile;		/* NAME or absolute PATH, NULL = default (validated: name or existing file) */
+	char *profile_overlay;	/* run's flags as a profile object merged last; NULL from an ini */
 	bool sandbox;		/* default true; "sandbox = off" runs the service unsandboxed */
 	bool allow_degraded;	/* accept a weaker sandbox on an old kernel (loudly) */
 	char **read;		/* per-service grants and hosts, NULL-terminated (NULL = none) */
@@ -109,6 +110,9 @@ void config_service_release(struct service_config *sc);
 
 const struct service_config *config_find(const struct config *cfg, const char *name);
 const struct credential_config *config_find_credential(const struct config *cfg, const char *name);
+
+/* A service definition with every default, as an empty [service:NAME] section gives. */
+void config_service_init(struct service_config *s);
 
 /* Free what one credential_config owns (not the struct itself). */
 void config_credential_release(struct credential_config *c);

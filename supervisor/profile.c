@@ -636,6 +636,7 @@ int profile_compile(const char *name_or_path, const struct profile_ctx *ctx, str
 				     cJSON_GetObjectItemCaseSensitive(def, "groups"), "include"),
 				 "groups.include", false);
 	if (rc < 0 || (rc = profile__load(w, name_or_path, NULL)) < 0 ||
+	    (ctx->overlay && (rc = profile__load_text(w, ctx->overlay, "command line")) < 0) ||
 	    (rc = compile_groups(w)) < 0 || (rc = compile_named(w, who)) < 0 ||
 	    (rc = settle(w, who)) < 0 || (rc = compile_network(w, who, &hosts)) < 0)
 		goto out;

@@ -29,6 +29,8 @@ struct profile_ctx {
 	char **read;  /* read-only */
 	char **write; /* read-write */
 	char **allow_domain;
+	/* the command line's flags as a profile object, merged last (origin "command line") */
+	const char *overlay;
 };
 
 /*

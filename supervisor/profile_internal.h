@@ -89,5 +89,6 @@ int profile__add_groups(struct ws *w, const struct src *src, const cJSON *v, con
 			bool exclude);
 /* Load REF (a name or a path, relative to base_dir) and what it extends, merging into w. */
 int profile__load(struct ws *w, const char *ref, const char *base_dir);
+int profile__load_text(struct ws *w, const char *text, const char *display);
 
 #endif

@@ -783,3 +783,19 @@ out:
 	cJSON_Delete(root);
 	return rc;
 }
+
+/* Merge a profile object given as text (command-line flags) over what is loaded already. */
+int profile__load_text(struct ws *w, const char *text, const char *display)
+{
+	struct src src = {.display = display, .name = display};
+	cJSON *root = cJSON_Parse(text);
+	int rc;
+
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return profile__fail(w, -EINVAL, "%s: not a profile object", display);
+	}
+	rc = apply(w, &src, root, top_keys, "");
+	cJSON_Delete(root);
+	return rc;
+}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "netns.h"
+#include "policy.h"
 #include "proxy_internal.h"
 
 #define PROXY_REFUSING_MAX 32 /* connections being answered 503 at once, per listener */
@@ -127,6 +128,56 @@ void proxy_session_remove(struct proxy *px, const struct proxy_session *s)
 		if (c->s == s)
 			proxy__conn_close(c);
 	}
+}
+
+int proxy_session_new(struct proxy *px, struct proxy_session **out, const char *service,
+		      const struct proxy_credential *creds, size_t n_creds,
+		      const struct policy *policy, struct audit *audit, char *why, size_t len)
+{
+	bool hosts = policy->allow_hosts && policy->allow_hosts[0];
+	struct hostrules *allow = NULL;
+	struct proxy_session *ps;
+	int r;
+
+	*out = NULL;
+	if (policy->sandbox_off || policy->net != POLICY_NET_PROXY || (!n_creds && !hosts))
+		return 0;
+	if (hosts) {
+		r = hostrules_new(&allow, policy->allow_hosts, why, len);
+		if (r < 0)
+			return r;
+	}
+	ps = calloc(1, sizeof(*ps));
+	if (!ps) {
+		hostrules_free(allow);
+		return snprintf(why, len, "out of memory"), -ENOMEM;
+	}
+	ps->allow = allow;
+	ps->creds = creds;
+	ps->n_creds = n_creds;
+	ps->audit = audit;
+	snprintf(ps->service, sizeof(ps->service), "%s", service);
+	if (token_new(&ps->token) < 0 || token_session_id_new(ps->id) < 0) {
+		hostrules_free(allow);
+		free(ps);
+		return snprintf(why, len, "no randomness for a phantom token"), -EIO;
+	}
+	if (proxy_session_add(px, ps) < 0) {
+		proxy_session_free(px, ps);
+		return snprintf(why, len, "out of memory"), -ENOMEM;
+	}
+	*out = ps;
+	return 0;
+}
+
+void proxy_session_free(struct proxy *px, struct proxy_session *s)
+{
+	if (!s)
+		return;
+	proxy_session_remove(px, s);
+	token_wipe(&s->token);
+	hostrules_free((struct hostrules *)s->allow);
+	free(s);
 }
 
 int proxy_shared_open(struct proxy *px, int port, char *err, size_t errlen)

@@ -94,6 +94,19 @@ void proxy_init(struct proxy *px, uv_loop_t *loop, const struct proxy_limits *li
  */
 void proxy_close(struct proxy *px, void (*cb)(struct proxy *));
 
+struct policy;
+
+/*
+ * A session for a process about to start: a fresh phantom token and id, the credentials,
+ * the policy's allowlisted hosts, registered with px. *out stays NULL (and 0 is returned)
+ * when there is nothing to serve: no credentials and no hosts, no proxy, or no sandbox.
+ */
+int proxy_session_new(struct proxy *px, struct proxy_session **out, const char *service,
+		      const struct proxy_credential *creds, size_t n_creds,
+		      const struct policy *policy, struct audit *audit, char *why, size_t len);
+/* Unregister (closing its connections), wipe the token, free. NULL: nothing. */
+void proxy_session_free(struct proxy *px, struct proxy_session *s);
+
 /* Register a session (while its process runs) / drop it, closing what it has open. */
 int proxy_session_add(struct proxy *px, const struct proxy_session *s);
 void proxy_session_remove(struct proxy *px, const struct proxy_session *s);

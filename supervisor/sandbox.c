@@ -50,6 +50,7 @@ int sandbox_compile(const struct service_config *sc, const char *config_dir, str
 		.read = sc->read,
 		.write = sc->write,
 		.allow_domain = sc->allow_domain,
+		.overlay = sc->profile_overlay,
 	};
 	struct passwd *pw;
 	int r;

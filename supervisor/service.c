@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "env.h"
 #include "exec.h"
-#include "hostrules.h"
 #include "netns.h"
 #include "sandbox.h"
 #include "routes.h"
@@ -309,51 +309,9 @@ static void exit_cb(uv_poll_t *w, int status, int events)
 
 /* ---- starting a run ---- */
 
-/* Whether the variable of entry "NAME=value" is named in list. */
-static bool env_listed(char *const *list, const char *entry)
-{
-	size_t klen = strcspn(entry, "=");
-
-	for (; list && *list; list++)
-		if (strlen(*list) == klen && strncmp(*list, entry, klen) == 0)
-			return true;
-	return false;
-}
-
-/*
- * The service's environment, never the supervisor's wholesale: the safe base (PATH, LANG,
- * TZ...) as the profile's allow_vars / deny_vars filter it, then the profile's set_vars,
- * then the service's env= lines, then the session's phantom token and proxy variables; a
- * later entry replaces an earlier one of the same name.
- */
 static char **build_env(struct service *s, const struct policy *p, char **session_env)
 {
-	char **layers[] = { s->sv->base_env, p ? p->env_set : NULL, s->cfg.env, session_env };
-	size_t total = 0, n = 0;
-	char **env;
-
-	for (size_t l = 0; l < ARRAY_SIZE(layers); l++)
-		for (char **e = layers[l]; e && *e; e++)
-			total++;
-	env = calloc(total + 1, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (size_t l = 0; l < ARRAY_SIZE(layers); l++) {
-		for (char **e = layers[l]; e && *e; e++) {
-			size_t klen = strcspn(*e, "="), j;
-
-			if (l == 0 && p && ((p->env_allow && !env_listed(p->env_allow, *e)) ||
-					    env_listed(p->env_deny, *e)))
-				continue;
-			for (j = 0; j < n; j++)
-				if (strncmp(env[j], *e, klen + 1) == 0)
-					break;
-			env[j] = *e;
-			if (j == n)
-				n++;
-		}
-	}
-	return env;
+	return env_build(s->sv->base_env, p, s->cfg.env, session_env);
 }
 
 static int send_plan(struct service *s, int fd, bool join_cgroup, const struct policy *policy,
@@ -476,54 +434,15 @@ static void run_cgroup_release(struct service *s)
 
 static void session_free(struct service *s)
 {
-	if (!s->session)
-		return;
-	proxy_session_remove(&s->sv->proxy, s->session);
-	token_wipe(&s->session->token);
-	hostrules_free((struct hostrules *)s->session->allow);
-	free(s->session);
+	proxy_session_free(&s->sv->proxy, s->session);
 	s->session = NULL;
 }
 
-/*
- * A fresh phantom token for this run, over the service's loaded credentials and allowlisted
- * hosts. Without either (or without the proxy) there is no session: the listener is the stub.
- */
+/* A fresh phantom token for this run (none without credentials and hosts: the stub). */
 static int session_new(struct service *s, const struct policy *policy, char *why, size_t len)
 {
-	bool hosts = policy->allow_hosts && policy->allow_hosts[0];
-	struct hostrules *allow = NULL;
-	struct proxy_session *ps;
-	int r;
-
-	if (policy->sandbox_off || policy->net != POLICY_NET_PROXY || (!s->creds.n && !hosts))
-		return 0;
-	if (hosts) {
-		r = hostrules_new(&allow, policy->allow_hosts, why, len);
-		if (r < 0)
-			return r;
-	}
-	ps = calloc(1, sizeof(*ps));
-	if (!ps) {
-		hostrules_free(allow);
-		return snprintf(why, len, "out of memory"), -ENOMEM;
-	}
-	ps->allow = allow;
-	snprintf(ps->service, sizeof(ps->service), "%s", s->cfg.name);
-	if (token_new(&ps->token) < 0 || token_session_id_new(ps->id) < 0) {
-		hostrules_free(allow);
-		free(ps);
-		return snprintf(why, len, "no randomness for a phantom token"), -EIO;
-	}
-	ps->creds = s->creds.creds;
-	ps->n_creds = s->creds.n;
-	ps->audit = &s->sv->audit;
-	s->session = ps;
-	if (proxy_session_add(&s->sv->proxy, ps) < 0) {
-		session_free(s);
-		return snprintf(why, len, "out of memory"), -ENOMEM;
-	}
-	return 0;
+	return proxy_session_new(&s->sv->proxy, &s->session, s->cfg.name, s->creds.creds,
+				 s->creds.n, policy, &s->sv->audit, why, len);
 }
 
 static void creds_work_cb(uv_work_t *w)

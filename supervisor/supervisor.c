@@ -15,39 +15,13 @@
 
 #include "cgroup.h"
 #include "control.h"
+#include "env.h"
 #include "exec.h"
 #include "log.h"
 #include "netns.h"
 #include "sandbox.h"
 #include "service.h"
 #include "util.h"
-
-/* What every service inherits from the supervisor; nothing else of its environment. */
-static const char *const inherited_env[] = { "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ" };
-
-static char **make_base_env(void)
-{
-	char **env = calloc(ARRAY_SIZE(inherited_env) + 1, sizeof(*env));
-	size_t n = 0;
-
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(inherited_env); i++) {
-		const char *v = getenv(inherited_env[i]);
-		size_t len;
-
-		if (!v && strcmp(inherited_env[i], "PATH") == 0)
-			v = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-		if (!v)
-			continue;
-		len = strlen(inherited_env[i]) + strlen(v) + 2;
-		env[n] = malloc(len);
-		if (!env[n])
-			break;
-		snprintf(env[n++], len, "%s=%s", inherited_env[i], v);
-	}
-	return env;
-}
 
 /* "/a/b/c.ini" -> "/a/b", "/c.ini" -> "/" (config paths are absolute). */
 static char *dir_of(const char *path)
@@ -397,7 +371,7 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 		}
 		log_set_fd(r);
 	}
-	sv->base_env = make_base_env();
+	sv->base_env = env_base();
 	r = exec_helper_path(sv->exec_helper, sizeof(sv->exec_helper));
 	if (r < 0) {
 		log_error("exec helper '%s': %s; hint: install nono-exec with nono-supervise",

@@ -1,0 +1,451 @@
+/* run_args: nono's `run` flags and the service definition they make. */
+#include "run_args.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "creds.h"
+#include "util.h"
+
+const char run_usage[] =
+    "usage: run [FLAGS] -- COMMAND [ARGS...]\n"
+    "  -a, --allow PATH          read and write a directory (repeatable)\n"
+    "  -r, --read PATH           read a directory\n"
+    "  -w, --write PATH          write a directory\n"
+    "      --allow-file PATH     read and write one file (also --read-file, --write-file)\n"
+    "      --allow-cwd           read and write the current directory\n"
+    "  -p, --profile NAME|PATH   the profile to start from (default: default)\n"
+    "      --network-profile NAME  hosts the proxy lets through (minimal, developer, ...)\n"
+    "      --allow-domain HOST   one more host (HOST, *.SUFFIX, HOST:PORT; repeatable)\n"
+    "      --block-net           no network at all, not even the proxy\n"
+    "      --proxy-credential NAME  a phantom token for that route (alias --credential)\n"
+    "      --credential-source NAME=SOURCE  keyring:ACCOUNT (default), file:PATH, env:VAR\n"
+    "      --dry-run             print the compiled policy and exit\n"
+    "  -u, --user NAME           as root: the unprivileged account to run as\n"
+    "  -v, --verbose             say what is set up\n";
+
+enum opt {
+	O_ALLOW, O_READ, O_WRITE, O_ALLOW_FILE, O_READ_FILE, O_WRITE_FILE, O_ALLOW_CWD,
+	O_PROFILE, O_NETPROFILE, O_DOMAIN, O_BLOCK, O_CRED, O_CRED_SOURCE, O_NAME, O_DETACH,
+	O_DRY_RUN, O_VERBOSE, O_HELP, O_USER,
+};
+
+static const struct {
+	const char *name;
+	char shrt;
+	enum opt opt;
+	bool value;
+	bool ctl; /* nonoctl run only */
+} opts[] = {
+    {"allow", 'a', O_ALLOW, true, false},
+    {"read", 'r', O_READ, true, false},
+    {"write", 'w', O_WRITE, true, false},
+    {"allow-file", 0, O_ALLOW_FILE, true, false},
+    {"read-file", 0, O_READ_FILE, true, false},
+    {"write-file", 0, O_WRITE_FILE, true, false},
+    {"allow-cwd", 0, O_ALLOW_CWD, false, false},
+    {"profile", 'p', O_PROFILE, true, false},
+    {"network-profile", 0, O_NETPROFILE, true, false},
+    {"allow-domain", 0, O_DOMAIN, true, false},
+    {"block-net", 0, O_BLOCK, false, false},
+    {"proxy-credential", 0, O_CRED, true, false},
+    {"credential", 0, O_CRED, true, false},
+    {"credential-source", 0, O_CRED_SOURCE, true, false},
+    {"name", 0, O_NAME, true, true},
+    {"detach", 0, O_DETACH, false, true},
+    {"dry-run", 0, O_DRY_RUN, false, false},
+    {"verbose", 'v', O_VERBOSE, false, false},
+    {"user", 'u', O_USER, true, false},
+    {"help", 'h', O_HELP, false, false},
+};
+
+static int strv_push(char ***v, char *s)
+{
+	size_t n = 0;
+	char **nv;
+
+	if (!s)
+		return -ENOMEM;
+	while (*v && (*v)[n])
+		n++;
+	nv = realloc(*v, (n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(s);
+		return -ENOMEM;
+	}
+	nv[n] = s;
+	nv[n + 1] = NULL;
+	*v = nv;
+	return 0;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char *absolute(const char *cwd, const char *path)
+{
+	char buf[PATH_MAX];
+
+	if (path[0] == '/')
+		return strdup(path);
+	if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", cwd, path) >= sizeof(buf))
+		return NULL;
+	return strdup(buf);
+}
+
+static int set_value(struct run_opts *o, enum opt opt, const char *v, const char *cwd)
+{
+	char ***lists[] = {[O_ALLOW] = &o->allow,	    [O_READ] = &o->read,
+			   [O_WRITE] = &o->write,	    [O_ALLOW_FILE] = &o->allow_file,
+			   [O_READ_FILE] = &o->read_file, [O_WRITE_FILE] = &o->write_file};
+
+	switch (opt) {
+	case O_ALLOW:
+	case O_READ:
+	case O_WRITE:
+	case O_ALLOW_FILE:
+	case O_READ_FILE:
+	case O_WRITE_FILE:
+		return strv_push(lists[opt], absolute(cwd, v));
+	case O_PROFILE:
+		free(o->profile);
+		o->profile = strchr(v, '/') || (strlen(v) > 5 && !strcmp(v + strlen(v) - 5, ".json"))
+				 ? absolute(cwd, v)
+				 : strdup(v);
+		return o->profile ? 0 : -ENOMEM;
+	case O_NETPROFILE:
+		free(o->network_profile);
+		o->network_profile = strdup(v);
+		return o->network_profile ? 0 : -ENOMEM;
+	case O_DOMAIN:
+		return strv_push(&o->allow_domain, strdup(v));
+	case O_CRED:
+		return strv_push(&o->credentials, strdup(v));
+	case O_CRED_SOURCE:
+		return strv_push(&o->credential_sources, strdup(v));
+	case O_NAME:
+		free(o->name);
+		o->name = strdup(v);
+		return o->name ? 0 : -ENOMEM;
+	case O_USER:
+		free(o->user);
+		o->user = strdup(v);
+		return o->user ? 0 : -ENOMEM;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void set_flag(struct run_opts *o, enum opt opt)
+{
+	if (opt == O_ALLOW_CWD)
+		o->allow_cwd = true;
+	else if (opt == O_BLOCK)
+		o->block_net = true;
+	else if (opt == O_DETACH)
+		o->detach = true;
+	else if (opt == O_DRY_RUN)
+		o->dry_run = true;
+	else if (opt == O_VERBOSE)
+		o->verbose++;
+}
+
+int run_args_parse(int argc, char *const *argv, const char *cwd, bool ctl, struct run_opts *o,
+		   char *err, size_t errlen)
+{
+	int i;
+
+	*o = (struct run_opts){0};
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *v = NULL, *eq;
+		size_t k, nlen;
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || !a[1])
+			break; /* the command */
+		eq = a[1] == '-' ? strchr(a, '=') : NULL;
+		nlen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		for (k = 0; k < ARRAY_SIZE(opts); k++) {
+			if (opts[k].ctl && !ctl)
+				continue;
+			if (a[1] == '-' ? strlen(opts[k].name) == nlen && !strncmp(a + 2, opts[k].name, nlen)
+					: !a[2] && a[1] == opts[k].shrt)
+				break;
+		}
+		if (k == ARRAY_SIZE(opts)) {
+			snprintf(err, errlen, "unknown flag '%.64s'\n%s", a, run_usage);
+			return -EINVAL;
+		}
+		if (opts[k].opt == O_HELP) {
+			snprintf(err, errlen, "%s", run_usage);
+			return 1;
+		}
+		if (!opts[k].value) {
+			if (eq) {
+				snprintf(err, errlen, "--%s takes no value", opts[k].name);
+				return -EINVAL;
+			}
+			set_flag(o, opts[k].opt);
+			continue;
+		}
+		v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+		if (!v || !*v) {
+			snprintf(err, errlen, "--%s needs a value", opts[k].name);
+			return -EINVAL;
+		}
+		if (set_value(o, opts[k].opt, v, cwd) < 0) {
+			snprintf(err, errlen, "--%s '%.64s': out of memory or path too long",
+				 opts[k].name, v);
+			return -EINVAL;
+		}
+	}
+	if (i >= argc) {
+		snprintf(err, errlen, "no command given\n%s", run_usage);
+		return -EINVAL;
+	}
+	for (; i < argc; i++)
+		if (strv_push(&o->argv, strdup(argv[i])) < 0)
+			return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	return 0;
+}
+
+void run_opts_free(struct run_opts *o)
+{
+	char **lists[] = {o->allow,	   o->read,	   o->write,	     o->allow_file,
+			  o->read_file,	   o->write_file,  o->allow_domain,  o->credentials,
+			  o->credential_sources, o->argv};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		strv_free(lists[i]);
+	free(o->profile);
+	free(o->network_profile);
+	free(o->name);
+	free(o->user);
+	*o = (struct run_opts){0};
+}
+
+static bool add_list(cJSON *obj, const char *key, char **v)
+{
+	cJSON *a;
+
+	if (!v)
+		return true;
+	a = cJSON_AddArrayToObject(obj, key);
+	for (size_t i = 0; a && v[i]; i++)
+		if (!cJSON_AddItemToArray(a, cJSON_CreateString(v[i])))
+			return false;
+	return a != NULL;
+}
+
+static bool get_list(const cJSON *obj, const char *key, char ***out)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key), *e;
+
+	if (!a)
+		return true;
+	if (!cJSON_IsArray(a))
+		return false;
+	cJSON_ArrayForEach(e, a)
+	{
+		if (!cJSON_IsString(e) || strv_push(out, strdup(e->valuestring)) < 0)
+			return false;
+	}
+	return true;
+}
+
+/* The profile overlay: what the flags grant, as nono's own profile keys. */
+static char *overlay_json(const struct run_opts *o)
+{
+	cJSON *root = cJSON_CreateObject(), *fs, *net;
+	char *text = NULL;
+	bool ok = root;
+
+	if (ok && o->allow_cwd)
+		ok = cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "workdir"), "access",
+					     "readwrite");
+	fs = ok ? cJSON_AddObjectToObject(root, "filesystem") : NULL;
+	ok = fs && add_list(fs, "allow", o->allow) && add_list(fs, "read", o->read) &&
+	     add_list(fs, "write", o->write) && add_list(fs, "allow_file", o->allow_file) &&
+	     add_list(fs, "read_file", o->read_file) && add_list(fs, "write_file", o->write_file);
+	net = ok ? cJSON_AddObjectToObject(root, "network") : NULL;
+	ok = net && add_list(net, "allow_domain", o->allow_domain);
+	if (ok && o->network_profile)
+		ok = cJSON_AddStringToObject(net, "network_profile", o->network_profile);
+	if (ok && o->block_net)
+		ok = cJSON_AddBoolToObject(net, "block", true);
+	if (ok)
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+static const struct {
+	const char *key;
+	size_t off;
+} json_lists[] = {
+    {"allow", offsetof(struct run_opts, allow)},
+    {"read", offsetof(struct run_opts, read)},
+    {"write", offsetof(struct run_opts, write)},
+    {"allow_file", offsetof(struct run_opts, allow_file)},
+    {"read_file", offsetof(struct run_opts, read_file)},
+    {"write_file", offsetof(struct run_opts, write_file)},
+    {"allow_domain", offsetof(struct run_opts, allow_domain)},
+    {"credentials", offsetof(struct run_opts, credentials)},
+    {"credential_sources", offsetof(struct run_opts, credential_sources)},
+    {"argv", offsetof(struct run_opts, argv)},
+};
+
+char *run_opts_to_json(const struct run_opts *o)
+{
+	cJSON *root = cJSON_CreateObject();
+	char *text = NULL;
+	bool ok = root;
+
+	for (size_t i = 0; ok && i < ARRAY_SIZE(json_lists); i++)
+		ok = add_list(root, json_lists[i].key,
+			      *(char **const *)((const char *)o + json_lists[i].off));
+	if (ok && o->profile)
+		ok = cJSON_AddStringToObject(root, "profile", o->profile);
+	if (ok && o->network_profile)
+		ok = cJSON_AddStringToObject(root, "network_profile", o->network_profile);
+	if (ok && o->name)
+		ok = cJSON_AddStringToObject(root, "name", o->name);
+	if (ok && o->user)
+		ok = cJSON_AddStringToObject(root, "user", o->user);
+	ok = ok && cJSON_AddBoolToObject(root, "allow_cwd", o->allow_cwd) &&
+	     cJSON_AddBoolToObject(root, "block_net", o->block_net) &&
+	     cJSON_AddBoolToObject(root, "detach", o->detach);
+	if (ok)
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+static bool get_str(const cJSON *root, const char *key, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+
+	if (!v)
+		return true;
+	if (!cJSON_IsString(v))
+		return false;
+	*out = strdup(v->valuestring);
+	return *out != NULL;
+}
+
+int run_opts_from_json(const char *json, struct run_opts *o, char *err, size_t errlen)
+{
+	cJSON *root = cJSON_Parse(json);
+	bool ok = cJSON_IsObject(root);
+
+	*o = (struct run_opts){0};
+	for (size_t i = 0; ok && i < ARRAY_SIZE(json_lists); i++)
+		ok = get_list(root, json_lists[i].key, (char ***)((char *)o + json_lists[i].off));
+	ok = ok && get_str(root, "profile", &o->profile) &&
+	     get_str(root, "network_profile", &o->network_profile) && get_str(root, "name", &o->name) &&
+	     get_str(root, "user", &o->user);
+	if (ok) {
+		o->allow_cwd = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "allow_cwd"));
+		o->block_net = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "block_net"));
+		o->detach = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "detach"));
+	}
+	cJSON_Delete(root);
+	if (!ok || !o->argv || !o->argv[0]) {
+		run_opts_free(o);
+		snprintf(err, errlen, "bad run request: 'argv' (the command) and string fields expected");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --credential-source NAME=SOURCE for name, else keyring:NAME. */
+static int credential_def(const struct run_opts *o, const char *name, const char *cwd,
+			  struct credential_config *cd, char *err, size_t errlen)
+{
+	char spec[PATH_MAX + 16], why[256];
+	const char *src = NULL;
+	size_t len = strlen(name);
+
+	for (size_t i = 0; o->credential_sources && o->credential_sources[i]; i++)
+		if (!strncmp(o->credential_sources[i], name, len) && o->credential_sources[i][len] == '=')
+			src = o->credential_sources[i] + len + 1;
+	if (!src)
+		snprintf(spec, sizeof(spec), "keyring:%s", name);
+	else if (!strncmp(src, "file:", 5) && src[5] && src[5] != '/')
+		snprintf(spec, sizeof(spec), "file:%s/%s", cwd, src + 5);
+	else
+		snprintf(spec, sizeof(spec), "%s", src);
+	*cd = (struct credential_config){.name = strdup(name), .source = strdup(spec)};
+	if (!cd->name || !cd->source)
+		return snprintf(err, errlen, "out of memory"), -ENOMEM;
+	if (creds_parse_source(spec, &cd->src, why, sizeof(why)) < 0)
+		return snprintf(err, errlen, "--credential-source %s: %s", name, why), -EINVAL;
+	return 0;
+}
+
+int run_service_config(const struct run_opts *o, const char *cwd, struct service_config *sc,
+		       char *err, size_t errlen)
+{
+	size_t n = 0;
+	int r = -ENOMEM;
+
+	config_service_init(sc);
+	sc->restart = RESTART_NEVER;
+	sc->start_ms = 0;
+	sc->autostart = false;
+	sc->name = strdup(o->name ? o->name : "run");
+	sc->cwd = strdup(cwd);
+	sc->profile = o->profile ? strdup(o->profile) : NULL;
+	sc->user = o->user ? strdup(o->user) : NULL;
+	sc->profile_overlay = overlay_json(o);
+	for (size_t i = 0; o->argv && o->argv[i]; i++)
+		if (strv_push(&sc->argv, strdup(o->argv[i])) < 0)
+			goto fail;
+	if (!sc->name || !sc->cwd || !sc->profile_overlay || (o->profile && !sc->profile) ||
+	    (o->user && !sc->user) ||
+	    !sc->argv)
+		goto fail;
+	for (size_t i = 0; o->credential_sources && o->credential_sources[i]; i++) {
+		const char *eq = strchr(o->credential_sources[i], '=');
+
+		if (!eq || eq == o->credential_sources[i]) {
+			snprintf(err, errlen, "--credential-source '%.64s': expected NAME=SOURCE",
+				 o->credential_sources[i]);
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	while (o->credentials && o->credentials[n])
+		n++;
+	if (n) {
+		sc->credential_defs = calloc(n, sizeof(*sc->credential_defs));
+		if (!sc->credential_defs)
+			goto fail;
+		for (size_t i = 0; i < n; i++) {
+			if (strv_push(&sc->credentials, strdup(o->credentials[i])) < 0)
+				goto fail;
+			r = credential_def(o, o->credentials[i], cwd, &sc->credential_defs[i], err,
+					   errlen);
+			if (r < 0)
+				goto out;
+		}
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "out of memory");
+out:
+	config_service_release(sc);
+	return r;
+}
