@@ -77,6 +77,8 @@ int exec_plan_encode(const struct exec_plan *plan, char **out)
 	cJSON_AddNumberToObject(o, "ppid", plan->ppid);
 	if (plan->nofile)
 		cJSON_AddNumberToObject(o, "nofile", (double)plan->nofile);
+	if (plan->foreground)
+		cJSON_AddBoolToObject(o, "foreground", true);
 	*out = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return *out ? 0 : -ENOMEM;
@@ -262,7 +264,7 @@ _Noreturn static void exec_command(char **argv, char **env)
 		fail("empty command");
 	if (strchr(argv[0], '/')) {
 		execve(argv[0], argv, env);
-		fail("cannot execute '%s': %s", argv[0], strerror(errno));
+		fail(EXEC_MSG_CANNOT "%s': %s", argv[0], strerror(errno));
 	}
 	if (!path)
 		path = "/usr/local/bin:/usr/bin:/bin";
@@ -271,15 +273,17 @@ _Noreturn static void exec_command(char **argv, char **env)
 
 		snprintf(full, sizeof(full), "%.*s/%s", (int)dlen, dlen ? path : ".", argv[0]);
 		execve(full, argv, env);
-		if (errno != ENOENT && errno != ENOTDIR)
+		/* EACCES on a file we cannot even see is a PATH directory the sandbox hides. */
+		if (errno != ENOENT && errno != ENOTDIR &&
+		    (errno != EACCES || access(full, F_OK) == 0))
 			err = errno;
 		path += dlen;
 		if (*path == ':')
 			path++;
 	}
 	if (err == ENOENT)
-		fail("command '%s' not found in PATH", argv[0]);
-	fail("cannot execute '%s': %s", argv[0], strerror(err));
+		fail("command '%s' " EXEC_MSG_NOT_FOUND, argv[0]);
+	fail(EXEC_MSG_CANNOT "%s': %s", argv[0], strerror(err));
 }
 
 /* The supervisor raised its own soft limit for the proxy's sockets; the service gets the old. */
@@ -291,6 +295,19 @@ static void restore_nofile(const cJSON *n)
 		return;
 	rl.rlim_cur = (rlim_t)n->valuedouble < rl.rlim_max ? (rlim_t)n->valuedouble : rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/*
+ * `run`: a process group of our own that becomes the terminal's foreground group, as a
+ * shell does for a job, so the terminal's ^C and ^Z reach the command and nothing else.
+ * SIGTTOU is blocked here (spawn blocks every signal), so tcsetpgrp() does not stop us.
+ */
+static void take_terminal(void)
+{
+	if (setpgid(0, 0) < 0)
+		fail("setpgid: %s", strerror(errno));
+	if (isatty(STDIN_FILENO))
+		(void)tcsetpgrp(STDIN_FILENO, getpgrp()); /* another session's tty: leave it */
 }
 
 _Noreturn void exec_helper_main(void)
@@ -311,7 +328,9 @@ _Noreturn void exec_helper_main(void)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (!cJSON_IsNumber(ppid) || getppid() != (pid_t)ppid->valuedouble)
 		_exit(EXEC_FAILED);
-	if (setsid() < 0)
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(plan, "foreground")))
+		take_terminal();
+	else if (setsid() < 0)
 		fail("setsid: %s", strerror(errno));
 	reset_signals();
 	/* Nothing of ours leaks into the service: every fd but 0-2 closes on exec. */

@@ -2,6 +2,7 @@
 #ifndef NONO_EXEC_H
 #define NONO_EXEC_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct policy;
@@ -15,6 +16,9 @@ struct policy;
  */
 #define EXEC_FD 3
 #define EXEC_FAILED 121
+/* The helper's failure texts `run` tells apart (exit 127, 126): exec_command's. */
+#define EXEC_MSG_NOT_FOUND "not found in PATH"
+#define EXEC_MSG_CANNOT "cannot execute '"
 #define EXEC_PLAN_MAX (256 * 1024)
 
 struct exec_plan {
@@ -26,6 +30,7 @@ struct exec_plan {
 	const char *cgroup;	/* NULL: no cgroup */
 	pid_t ppid;		/* the supervisor, to close the PDEATHSIG race */
 	unsigned long nofile;	/* soft RLIMIT_NOFILE to give the service back (0: as is) */
+	bool foreground;	/* `run`: keep the terminal, as the foreground process group */
 	const struct policy *policy;	/* the sandbox; NULL or sandbox_off: none */
 };
 

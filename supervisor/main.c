@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "run.h"
 #include "sandbox.h"
 #include "util.h"
 #include "supervisor.h"
@@ -134,6 +135,9 @@ int main(int argc, char **argv)
 	bool foreground = false, check_only = false;
 	const char *explain_name = NULL;
 	int opt;
+
+	if (argc > 1 && strcmp(argv[1], "run") == 0)
+		return run_main(argc - 2, argv + 2);
 
 	while ((opt = getopt_long(argc, argv, "fnhV", longopts, NULL)) != -1) {
 		switch (opt) {

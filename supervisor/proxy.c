@@ -140,7 +140,8 @@ int proxy_session_new(struct proxy *px, struct proxy_session **out, const char *
 	int r;
 
 	*out = NULL;
-	if (policy->sandbox_off || policy->net != POLICY_NET_PROXY || (!n_creds && !hosts))
+	if (policy->sandbox_off || policy->net != POLICY_NET_PROXY ||
+	    (!n_creds && !hosts && !px->always_session))
 		return 0;
 	if (hosts) {
 		r = hostrules_new(&allow, policy->allow_hosts, why, len);
@@ -564,8 +565,6 @@ void proxy__audit(struct proxy_conn *c, enum audit_decision decision, const char
 	if (!c->in_request)
 		return;
 	c->in_request = false;
-	if (!a || (!s && !c->pl->shared))
-		return;
 	e = (struct audit_entry){
 	    .service = s ? s->service : c->pl->service,
 	    .session = s ? s->id : "",
@@ -580,7 +579,10 @@ void proxy__audit(struct proxy_conn *c, enum audit_decision decision, const char
 	    .decision = decision,
 	    .reason = reason,
 	};
-	audit_record(a, &e);
+	if (c->pl->px->observe)
+		c->pl->px->observe(c->pl->px, &e);
+	if (a && (s || c->pl->shared))
+		audit_record(a, &e);
 }
 
 static void json_escape(char *out, size_t size, const char *in)

@@ -41,6 +41,7 @@ struct proxy_limits {
 void proxy_limits_default(struct proxy_limits *l);
 
 struct audit;
+struct audit_entry;
 struct ssl_ctx_st;
 
 struct proxy_credential {
@@ -77,10 +78,14 @@ struct proxy {
 	struct proxy_listener *waiters; /* listeners held back by the total limit */
 	struct upstream_pool pool;
 	struct audit *audit; /* for requests no session claims (the shared listener); may be NULL */
+	/* Sees every request's record as it completes, audited or not (may be NULL). */
+	void (*observe)(struct proxy *px, const struct audit_entry *e);
+	void *data;
 	/* Live sessions: the shared listener finds a request's session by its token. */
 	const struct proxy_session **sessions;
 	size_t nsessions, capsessions;
 	struct proxy_listener *shared; /* NULL unless proxy_shared_open() */
+	bool always_session;	       /* a session even with nothing to serve: refusals explained */
 	bool closing;
 	void (*close_cb)(struct proxy *);
 	char rbuf[PROXY_READ_MAX]; /* reads are consumed inside the read callback */
