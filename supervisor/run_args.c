@@ -25,6 +25,9 @@ const char run_usage[] =
     "      --block-net           no network at all, not even the proxy\n"
     "      --proxy-credential NAME  a phantom token for that route (alias --credential)\n"
     "      --credential-source NAME=SOURCE  keyring:ACCOUNT (default), file:PATH, env:VAR\n"
+    "      --credential-upstream NAME=URL   another upstream for that route (https, or http\n"
+    "                            to loopback), as services.ini's upstream =\n"
+    "      --credential-ca NAME=PATH        the PEM CA that upstream's certificate needs\n"
     "      --dry-run             print the compiled policy and exit\n"
     "  -u, --user NAME           as root: the unprivileged account to run as\n"
     "  -v, --verbose             say what is set up\n";
@@ -32,7 +35,7 @@ const char run_usage[] =
 enum opt {
 	O_ALLOW, O_READ, O_WRITE, O_ALLOW_FILE, O_READ_FILE, O_WRITE_FILE, O_ALLOW_CWD,
 	O_PROFILE, O_NETPROFILE, O_DOMAIN, O_BLOCK, O_CRED, O_CRED_SOURCE, O_NAME, O_DETACH,
-	O_DRY_RUN, O_VERBOSE, O_HELP, O_USER,
+	O_DRY_RUN, O_VERBOSE, O_HELP, O_USER, O_CRED_UPSTREAM, O_CRED_CA,
 };
 
 static const struct {
@@ -56,6 +59,8 @@ static const struct {
     {"proxy-credential", 0, O_CRED, true, false},
     {"credential", 0, O_CRED, true, false},
     {"credential-source", 0, O_CRED_SOURCE, true, false},
+    {"credential-upstream", 0, O_CRED_UPSTREAM, true, false},
+    {"credential-ca", 0, O_CRED_CA, true, false},
     {"name", 0, O_NAME, true, true},
     {"detach", 0, O_DETACH, false, true},
     {"dry-run", 0, O_DRY_RUN, false, false},
@@ -102,6 +107,20 @@ static char *absolute(const char *cwd, const char *path)
 	return strdup(buf);
 }
 
+/* "NAME=PATH" with PATH made absolute (left as it is without '='; checked later). */
+static char *named_path(const char *cwd, const char *v)
+{
+	const char *eq = strchr(v, '=');
+	char buf[PATH_MAX + 128];
+
+	if (!eq || eq[1] == '/' || !eq[1])
+		return strdup(v);
+	if ((size_t)snprintf(buf, sizeof(buf), "%.*s=%s/%s", (int)(eq - v), v, cwd, eq + 1) >=
+	    sizeof(buf))
+		return NULL;
+	return strdup(buf);
+}
+
 static int set_value(struct run_opts *o, enum opt opt, const char *v, const char *cwd)
 {
 	char ***lists[] = {[O_ALLOW] = &o->allow,	    [O_READ] = &o->read,
@@ -132,6 +151,10 @@ static int set_value(struct run_opts *o, enum opt opt, const char *v, const char
 		return strv_push(&o->credentials, strdup(v));
 	case O_CRED_SOURCE:
 		return strv_push(&o->credential_sources, strdup(v));
+	case O_CRED_UPSTREAM:
+		return strv_push(&o->credential_upstreams, strdup(v));
+	case O_CRED_CA:
+		return strv_push(&o->credential_cas, named_path(cwd, v));
 	case O_NAME:
 		free(o->name);
 		o->name = strdup(v);
@@ -223,9 +246,10 @@ int run_args_parse(int argc, char *const *argv, const char *cwd, bool ctl, struc
 
 void run_opts_free(struct run_opts *o)
 {
-	char **lists[] = {o->allow,	   o->read,	   o->write,	     o->allow_file,
-			  o->read_file,	   o->write_file,  o->allow_domain,  o->credentials,
-			  o->credential_sources, o->argv};
+	char **lists[] = {o->allow,	    o->read,	    o->write,
+			  o->allow_file,    o->read_file,   o->write_file,
+			  o->allow_domain,  o->credentials, o->credential_sources,
+			  o->credential_upstreams, o->credential_cas, o->argv};
 
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
 		strv_free(lists[i]);
@@ -304,6 +328,8 @@ static const struct {
     {"allow_domain", offsetof(struct run_opts, allow_domain)},
     {"credentials", offsetof(struct run_opts, credentials)},
     {"credential_sources", offsetof(struct run_opts, credential_sources)},
+    {"credential_upstreams", offsetof(struct run_opts, credential_upstreams)},
+    {"credential_cas", offsetof(struct run_opts, credential_cas)},
     {"argv", offsetof(struct run_opts, argv)},
 };
 
@@ -370,30 +396,51 @@ int run_opts_from_json(const char *json, struct run_opts *o, char *err, size_t e
 	return 0;
 }
 
-/* --credential-source NAME=SOURCE for name, else keyring:NAME. */
+/* The value of the last "NAME=VALUE" entry for name, or NULL. */
+static const char *named(char **list, const char *name)
+{
+	size_t len = strlen(name);
+	const char *v = NULL;
+
+	for (size_t i = 0; list && list[i]; i++)
+		if (!strncmp(list[i], name, len) && list[i][len] == '=')
+			v = list[i] + len + 1;
+	return v;
+}
+
+/* --credential-source NAME=SOURCE for name (else keyring:NAME), -upstream and -ca. */
 static int credential_def(const struct run_opts *o, const char *name, const char *cwd,
 			  struct credential_config *cd, char *err, size_t errlen)
 {
+	const char *src = named(o->credential_sources, name),
+		   *up = named(o->credential_upstreams, name), *ca = named(o->credential_cas, name);
 	char spec[PATH_MAX + 16], why[256];
-	const char *src = NULL;
-	size_t len = strlen(name);
 
-	for (size_t i = 0; o->credential_sources && o->credential_sources[i]; i++)
-		if (!strncmp(o->credential_sources[i], name, len) && o->credential_sources[i][len] == '=')
-			src = o->credential_sources[i] + len + 1;
 	if (!src)
 		snprintf(spec, sizeof(spec), "keyring:%s", name);
 	else if (!strncmp(src, "file:", 5) && src[5] && src[5] != '/')
 		snprintf(spec, sizeof(spec), "file:%s/%s", cwd, src + 5);
 	else
 		snprintf(spec, sizeof(spec), "%s", src);
-	*cd = (struct credential_config){.name = strdup(name), .source = strdup(spec)};
-	if (!cd->name || !cd->source)
+	*cd = (struct credential_config){.name = strdup(name),
+					 .source = strdup(spec),
+					 .upstream = up ? strdup(up) : NULL,
+					 .ca = ca ? strdup(ca) : NULL};
+	if (!cd->name || !cd->source || (up && !cd->upstream) || (ca && !cd->ca))
 		return snprintf(err, errlen, "out of memory"), -ENOMEM;
 	if (creds_parse_source(spec, &cd->src, why, sizeof(why)) < 0)
 		return snprintf(err, errlen, "--credential-source %s: %s", name, why), -EINVAL;
 	return 0;
 }
+
+static const struct {
+	const char *flag, *what;
+	size_t off;
+} named_lists[] = {
+    {"credential-source", "SOURCE", offsetof(struct run_opts, credential_sources)},
+    {"credential-upstream", "URL", offsetof(struct run_opts, credential_upstreams)},
+    {"credential-ca", "PATH", offsetof(struct run_opts, credential_cas)},
+};
 
 int run_service_config(const struct run_opts *o, const char *cwd, struct service_config *sc,
 		       char *err, size_t errlen)
@@ -417,14 +464,18 @@ int run_service_config(const struct run_opts *o, const char *cwd, struct service
 	    (o->user && !sc->user) ||
 	    !sc->argv)
 		goto fail;
-	for (size_t i = 0; o->credential_sources && o->credential_sources[i]; i++) {
-		const char *eq = strchr(o->credential_sources[i], '=');
+	for (size_t k = 0; k < ARRAY_SIZE(named_lists); k++) {
+		char **v = *(char **const *)((const char *)o + named_lists[k].off);
 
-		if (!eq || eq == o->credential_sources[i]) {
-			snprintf(err, errlen, "--credential-source '%.64s': expected NAME=SOURCE",
-				 o->credential_sources[i]);
-			r = -EINVAL;
-			goto out;
+		for (size_t i = 0; v && v[i]; i++) {
+			const char *eq = strchr(v[i], '=');
+
+			if (!eq || eq == v[i] || !eq[1]) {
+				snprintf(err, errlen, "--%s '%.64s': expected NAME=%s",
+					 named_lists[k].flag, v[i], named_lists[k].what);
+				r = -EINVAL;
+				goto out;
+			}
 		}
 	}
 	while (o->credentials && o->credentials[n])

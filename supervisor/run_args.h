@@ -25,6 +25,8 @@ struct run_opts {
 	bool block_net;
 	char **credentials;	   /* --proxy-credential NAME */
 	char **credential_sources; /* --credential-source NAME=SOURCE */
+	char **credential_upstreams; /* --credential-upstream NAME=URL */
+	char **credential_cas;	   /* --credential-ca NAME=PATH (absolute) */
 	char *name;		   /* --name (nonoctl run) */
 	char *user;		   /* -u NAME: as root, the account to run as */
 	bool detach;		   /* --detach (nonoctl run) */
