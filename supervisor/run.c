@@ -180,13 +180,20 @@ static char **command_env(struct run *r, char ***session_env, char ***base)
 	if (r->session && routes_child_env(r->creds.route_ptrs, r->creds.n, &r->session->token,
 					   NETNS_PROXY_PORT, session_env) < 0)
 		return NULL;
-	own = calloc(ARRAY_SIZE(term) + 1, sizeof(*own));
+	/* The terminal's type, then --env (which may replace it). */
+	while (r->sc.env && r->sc.env[n])
+		n++;
+	own = calloc(ARRAY_SIZE(term) + n + 1, sizeof(*own));
+	n = 0;
 	for (size_t i = 0; own && i < ARRAY_SIZE(term); i++) {
 		const char *v = getenv(term[i]);
 
 		if (v && (own[n] = malloc(strlen(term[i]) + strlen(v) + 2)))
 			sprintf(own[n++], "%s=%s", term[i], v);
 	}
+	for (size_t i = 0; own && r->sc.env && r->sc.env[i]; i++)
+		own[n++] = r->sc.env[i];
+	free(r->sc.env);
 	r->sc.env = own;
 	return env_build(*base, &r->policy, own, *session_env);
 }
@@ -371,7 +378,8 @@ int run_main(int argc, char **argv)
 		return say("cannot tell the current directory: %s", strerror(errno)), RUN_EXIT_SANDBOX;
 	rc = run_args_parse(argc, argv, cwd, false, &r.opts, err, sizeof(err));
 	if (rc != 0) {
-		fprintf(rc > 0 ? stdout : stderr, "%s%s", rc > 0 ? "" : "nono-supervise run: ", err);
+		fprintf(rc > 0 ? stdout : stderr, "%s%s%s", rc > 0 ? "" : "nono-supervise run: ", err,
+			err[0] && err[strlen(err) - 1] == '\n' ? "" : "\n");
 		return rc > 0 ? 0 : RUN_EXIT_USAGE;
 	}
 	if (run_service_config(&r.opts, cwd, &r.sc, err, sizeof(err)) < 0)

@@ -28,6 +28,8 @@ const char run_usage[] =
     "      --credential-upstream NAME=URL   another upstream for that route (https, or http\n"
     "                            to loopback), as services.ini's upstream =\n"
     "      --credential-ca NAME=PATH        the PEM CA that upstream's certificate needs\n"
+    "  -e, --env KEY[=VALUE]     set a variable for the command (KEY alone: ours);\n"
+    "                            it gets only a safe base (PATH, LANG, TZ, TERM...) else\n"
     "      --dry-run             print the compiled policy and exit\n"
     "  -u, --user NAME           as root: the unprivileged account to run as\n"
     "  -v, --verbose             say what is set up\n";
@@ -35,7 +37,7 @@ const char run_usage[] =
 enum opt {
 	O_ALLOW, O_READ, O_WRITE, O_ALLOW_FILE, O_READ_FILE, O_WRITE_FILE, O_ALLOW_CWD,
 	O_PROFILE, O_NETPROFILE, O_DOMAIN, O_BLOCK, O_CRED, O_CRED_SOURCE, O_NAME, O_DETACH,
-	O_DRY_RUN, O_VERBOSE, O_HELP, O_USER, O_CRED_UPSTREAM, O_CRED_CA,
+	O_DRY_RUN, O_VERBOSE, O_HELP, O_USER, O_CRED_UPSTREAM, O_CRED_CA, O_ENV,
 };
 
 static const struct {
@@ -66,6 +68,7 @@ static const struct {
     {"dry-run", 0, O_DRY_RUN, false, false},
     {"verbose", 'v', O_VERBOSE, false, false},
     {"user", 'u', O_USER, true, false},
+    {"env", 'e', O_ENV, true, false},
     {"help", 'h', O_HELP, false, false},
 };
 
@@ -105,6 +108,28 @@ static char *absolute(const char *cwd, const char *path)
 	if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", cwd, path) >= sizeof(buf))
 		return NULL;
 	return strdup(buf);
+}
+
+/* --env KEY=VALUE, or KEY: our value (none: not set). KEY is a shell variable name. */
+static int env_entry(struct run_opts *o, const char *v)
+{
+	size_t klen = strcspn(v, "=");
+	const char *ours;
+	char *e;
+
+	if (!klen || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") <
+			 klen ||
+	    (v[0] >= '0' && v[0] <= '9'))
+		return -EINVAL;
+	if (v[klen])
+		return strv_push(&o->env, strdup(v));
+	ours = getenv(v);
+	if (!ours)
+		return 0;
+	e = malloc(klen + strlen(ours) + 2);
+	if (e)
+		sprintf(e, "%s=%s", v, ours);
+	return strv_push(&o->env, e);
 }
 
 /* "NAME=PATH" with PATH made absolute (left as it is without '='; checked later). */
@@ -151,6 +176,8 @@ static int set_value(struct run_opts *o, enum opt opt, const char *v, const char
 		return strv_push(&o->credentials, strdup(v));
 	case O_CRED_SOURCE:
 		return strv_push(&o->credential_sources, strdup(v));
+	case O_ENV:
+		return env_entry(o, v);
 	case O_CRED_UPSTREAM:
 		return strv_push(&o->credential_upstreams, strdup(v));
 	case O_CRED_CA:
@@ -229,8 +256,9 @@ int run_args_parse(int argc, char *const *argv, const char *cwd, bool ctl, struc
 			return -EINVAL;
 		}
 		if (set_value(o, opts[k].opt, v, cwd) < 0) {
-			snprintf(err, errlen, "--%s '%.64s': out of memory or path too long",
-				 opts[k].name, v);
+			snprintf(err, errlen, "--%s '%.64s': %s", opts[k].name, v,
+				 opts[k].opt == O_ENV ? "expected KEY=VALUE or KEY"
+						      : "out of memory or path too long");
 			return -EINVAL;
 		}
 	}
@@ -249,7 +277,7 @@ void run_opts_free(struct run_opts *o)
 	char **lists[] = {o->allow,	    o->read,	    o->write,
 			  o->allow_file,    o->read_file,   o->write_file,
 			  o->allow_domain,  o->credentials, o->credential_sources,
-			  o->credential_upstreams, o->credential_cas, o->argv};
+			  o->credential_upstreams, o->credential_cas, o->env, o->argv};
 
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
 		strv_free(lists[i]);
@@ -330,6 +358,7 @@ static const struct {
     {"credential_sources", offsetof(struct run_opts, credential_sources)},
     {"credential_upstreams", offsetof(struct run_opts, credential_upstreams)},
     {"credential_cas", offsetof(struct run_opts, credential_cas)},
+    {"env", offsetof(struct run_opts, env)},
     {"argv", offsetof(struct run_opts, argv)},
 };
 
@@ -459,6 +488,9 @@ int run_service_config(const struct run_opts *o, const char *cwd, struct service
 	sc->profile_overlay = overlay_json(o);
 	for (size_t i = 0; o->argv && o->argv[i]; i++)
 		if (strv_push(&sc->argv, strdup(o->argv[i])) < 0)
+			goto fail;
+	for (size_t i = 0; o->env && o->env[i]; i++)
+		if (strv_push(&sc->env, strdup(o->env[i])) < 0)
 			goto fail;
 	if (!sc->name || !sc->cwd || !sc->profile_overlay || (o->profile && !sc->profile) ||
 	    (o->user && !sc->user) ||

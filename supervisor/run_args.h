@@ -32,6 +32,7 @@ struct run_opts {
 	bool detach;		   /* --detach (nonoctl run) */
 	bool dry_run;
 	int verbose;
+	char **env;		   /* --env: "KEY=VALUE" */
 	char **argv;		   /* the command */
 };
 

@@ -80,6 +80,7 @@ Test(run_args, errors)
 	    {{"--allow", NULL}, "--allow needs a value"},
 	    {{"--allow-cwd=yes", "x", NULL}, "--allow-cwd takes no value"},
 	    {{"--name", "n", "x", NULL}, "unknown flag '--name'"},
+	    {{"-e", "1X=2", "x", NULL}, "--env '1X=2': expected KEY=VALUE or KEY"},
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -89,6 +90,23 @@ Test(run_args, errors)
 	}
 	cr_expect_eq(parse((const char *[]){"--help", NULL}), 1);
 	cr_expect(strstr(err, "usage: run [FLAGS] -- COMMAND"), "%s", err);
+}
+
+Test(run_args, env)
+{
+	const char *a[] = {"-e", "NODE_OPTIONS=--import /x.mjs", "--env", "NONO_TEST_VAR",
+			   "--env", "NONO_TEST_UNSET", "x", NULL};
+	struct service_config sc;
+
+	setenv("NONO_TEST_VAR", "ours", 1);
+	unsetenv("NONO_TEST_UNSET");
+	cr_assert_eq(parse(a), 0, "%s", err);
+	strv_is(o.env, (const char *[]){"NODE_OPTIONS=--import /x.mjs", "NONO_TEST_VAR=ours", NULL},
+		"env: KEY alone takes our value, an unset one is left out");
+	cr_assert_eq(run_service_config(&o, "/p", &sc, err, sizeof(err)), 0, "%s", err);
+	strv_is(sc.env, (const char *[]){"NODE_OPTIONS=--import /x.mjs", "NONO_TEST_VAR=ours", NULL},
+		"service env");
+	config_service_release(&sc);
 }
 
 Test(run_args, service_config_and_overlay)
