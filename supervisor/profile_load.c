@@ -789,13 +789,9 @@ int profile__load_text(struct ws *w, const char *text, const char *display)
 {
 	struct src src = {.display = display, .name = display};
 	cJSON *root = cJSON_Parse(text);
-	int rc;
+	int rc = cJSON_IsObject(root) ? apply(w, &src, root, top_keys, "")
+				      : profile__fail(w, -EINVAL, "%s: not a profile object", display);
 
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return profile__fail(w, -EINVAL, "%s: not a profile object", display);
-	}
-	rc = apply(w, &src, root, top_keys, "");
 	cJSON_Delete(root);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * proxy_internal: what proxy.c (listeners, connections, replies), proxy_forward.c (HTTP
- * requests forwarded upstream: reverse routes and absolute-form) and proxy_tunnel.c
- * (CONNECT and the host checks) share. Nothing outside these three files includes it.
+ * requests forwarded upstream: reverse routes and absolute-form), proxy_tunnel.c (CONNECT
+ * and the host checks) and proxy_session.c share. Nothing outside these files includes it.
  */
 #ifndef NONO_PROXY_INTERNAL_H
 #define NONO_PROXY_INTERNAL_H
