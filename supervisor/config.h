@@ -138,6 +138,8 @@ int config_parse_signal(const char *s, int *sig);			/* "TERM" "SIGTERM" "15" */
 const char *config_signal_name(int sig);				/* "SIGTERM"; "SIG?" for unknown */
 int config_split_argv(const char *s, char ***argv, char *err, size_t errlen);	/* shell-like quoting */
 void config_strv_free(char **v);
+/* Append s (owned; NULL = -ENOMEM) to a NULL-terminated vector (*v may be NULL). */
+int config_strv_add(char ***v, char *s);
 const char *config_restart_name(enum restart_policy p);
 
 #endif

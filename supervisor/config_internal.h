@@ -88,8 +88,6 @@ void config__resolve_credentials(struct config__parse *p);
 
 /* Append s (owned by the vector on success, not freed on failure): 0 or -ENOMEM. */
 int config__strv_push(struct config__strv *sv, char *s);
-/* Append s (owned; NULL = -ENOMEM) to a NULL-terminated vector. */
-int config__strv_add(char ***v, char *s);
 /* Takes "KEY=VALUE" (owned, freed on failure, NULL = -ENOMEM); a later KEY replaces an earlier
  * one. */
 int config__env_set(struct config__strv *sv, char *kv);

@@ -293,7 +293,7 @@ static int set_names(struct config__parse *p, struct service_config *s, const ch
 		} else if (names && names[i]) {
 			kerr(p, "credentials: '%s' listed twice", name);
 			rc = -EINVAL;
-		} else if (config__strv_add(&names, name) < 0) {
+		} else if (config_strv_add(&names, name) < 0) {
 			rc = -ENOMEM;
 			break;
 		} else {
@@ -452,11 +452,11 @@ static int apply(struct config__parse *p, const struct key_def *k, const char *v
 		s->log_backups = (unsigned)n;
 		return 0;
 	case T_PATH_LIST:
-		return config__strv_add((char ***)dst, config__path_join(p->dir, v));
+		return config_strv_add((char ***)dst, config__path_join(p->dir, v));
 	case T_HOST_LIST:
 		if (!config__host_ok(v))
 			break;
-		return config__strv_add((char ***)dst, strdup(v));
+		return config_strv_add((char ***)dst, strdup(v));
 	case T_NAMES:
 		if (!v[strspn(v, ", \t")])
 			break;

@@ -44,7 +44,7 @@ void config_strv_free(char **v)
 }
 
 /* Append s (owned; NULL = -ENOMEM) to a NULL-terminated vector. */
-int config__strv_add(char ***v, char *s)
+int config_strv_add(char ***v, char *s)
 {
 	size_t n = 0;
 	char **nv;

@@ -418,24 +418,51 @@ static void connect_to(struct proxy_conn *c, const struct sockaddr *sa)
 	}
 }
 
-static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+void proxy__resolve(struct proxy_conn *c, uv_getaddrinfo_cb cb)
 {
-	struct proxy_conn *c = req->data;
-	char msg[512];
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	char port[8], msg[512];
+	int r;
 
-	if (c->state != CONN_RESOLVE) {
-		uv_freeaddrinfo(res);
-		proxy__conn_unref(c);
-		return;
-	}
-	c->handles--;
-	if (status < 0 || !res) {
-		snprintf(msg, sizeof(msg), "upstream '%s': cannot resolve: %s", c->x->to.host,
-			 uv_strerror(status));
-		uv_freeaddrinfo(res);
+	snprintf(port, sizeof(port), "%u", c->x->to.port);
+	r = uv_getaddrinfo(c->tcp.loop, &c->gai, cb, c->x->to.host, port, &hints);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "'%s': cannot resolve: %s", c->x->to.host, uv_strerror(r));
 		proxy__reply(c, 502, msg, AUDIT_ERROR);
 		return;
 	}
+	c->handles++;
+	c->state = CONN_RESOLVE;
+	proxy__update_read(c);
+	proxy__timer(c, c->pl->px->limits.connect_ms);
+}
+
+bool proxy__resolved(struct proxy_conn *c, int status, struct addrinfo *res)
+{
+	char msg[512];
+
+	if (c->state != CONN_RESOLVE) { /* cancelled: c waited for us */
+		uv_freeaddrinfo(res);
+		proxy__conn_unref(c);
+		return false;
+	}
+	c->handles--;
+	if (status < 0 || !res) {
+		snprintf(msg, sizeof(msg), "'%s': cannot resolve: %s", c->x->to.host,
+			 uv_strerror(status));
+		uv_freeaddrinfo(res);
+		proxy__reply(c, 502, msg, AUDIT_ERROR);
+		return false;
+	}
+	return true;
+}
+
+static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct proxy_conn *c = req->data;
+
+	if (!proxy__resolved(c, status, res))
+		return;
 	connect_to(c, res->ai_addr);
 	uv_freeaddrinfo(res);
 }
@@ -463,9 +490,8 @@ void proxy__forward(struct proxy_conn *c, size_t hlen, const char *target, const
 				 "proxy-authorization"};
 	struct http_rewrite rw = {.target = target};
 	struct http_field add = {secret_hdr, secret_val};
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	const struct route *rt = c->cred ? c->cred->route : NULL;
-	char host[HOSTRULES_HOST_MAX + 16], port[8], msg[512];
+	char host[HOSTRULES_HOST_MAX + 16], msg[512];
 	bool v6 = strchr(c->x->to.host, ':') && c->x->to.host[0] != '[';
 	int r;
 
@@ -509,18 +535,7 @@ void proxy__forward(struct proxy_conn *c, size_t hlen, const char *target, const
 		connect_to(c, (const struct sockaddr *)&c->x->to.addr);
 		return;
 	}
-	snprintf(port, sizeof(port), "%u", c->x->to.port);
-	r = uv_getaddrinfo(c->tcp.loop, &c->gai, gai_cb, c->x->to.host, port, &hints);
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "upstream '%s': cannot resolve: %s", c->x->to.host,
-			 uv_strerror(r));
-		proxy__reply(c, 502, msg, AUDIT_ERROR);
-		return;
-	}
-	c->handles++;
-	c->state = CONN_RESOLVE;
-	proxy__update_read(c);
-	proxy__timer(c, c->pl->px->limits.connect_ms);
+	proxy__resolve(c, gai_cb);
 }
 
 void proxy__forward_timeout(struct proxy_conn *c)

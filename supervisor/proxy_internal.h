@@ -126,6 +126,10 @@ void proxy__forward(struct proxy_conn *c, size_t hlen, const char *target, const
 		    const char *secret_val);
 void proxy__forward_body(struct proxy_conn *c);
 void proxy__forward_timeout(struct proxy_conn *c);
+/* Resolve c->x->to in a worker; cb gets the answer, and starts with proxy__resolved(). */
+void proxy__resolve(struct proxy_conn *c, uv_getaddrinfo_cb cb);
+/* false (res freed; c answered, or gone if cancelled) unless res holds addresses. */
+bool proxy__resolved(struct proxy_conn *c, int status, struct addrinfo *res);
 /* Connect to a checked or resolved address; ready runs when it is up (or failed). */
 int proxy__up_connect(struct proxy_conn *c, const struct sockaddr *sa, upstream_cb ready);
 int proxy__up_send(struct proxy_conn *c, char *data, size_t len, size_t cap, bool owned,

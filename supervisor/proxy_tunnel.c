@@ -150,19 +150,8 @@ static void gai_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	const struct addrinfo *pick = NULL;
 	char why[HOSTRULES_WHY_MAX], msg[HOSTRULES_WHY_MAX + 300];
 
-	if (c->state != CONN_RESOLVE) {
-		uv_freeaddrinfo(res);
-		proxy__conn_unref(c);
+	if (!proxy__resolved(c, status, res))
 		return;
-	}
-	c->handles--;
-	if (status < 0 || !res) {
-		snprintf(msg, sizeof(msg), "'%s': cannot resolve: %s", c->x->to.host,
-			 uv_strerror(status));
-		uv_freeaddrinfo(res);
-		proxy__reply(c, 502, msg, AUDIT_ERROR);
-		return;
-	}
 	/* Every answer must pass: a name that also resolves to 127.0.0.1 is refused. */
 	for (const struct addrinfo *a = res; a; a = a->ai_next) {
 		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
@@ -192,9 +181,7 @@ void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 	const struct proxy_listener *pl = c->pl;
 	const struct proxy_session *s = NULL;
 	const struct http_head *req = &c->x->req;
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	char raw[HOSTRULES_INPUT_MAX + 1], why[HOSTRULES_WHY_MAX], msg[HOSTRULES_WHY_MAX + 300];
-	char port[8];
 	socklen_t salen;
 	const char *p;
 	size_t len;
@@ -266,15 +253,5 @@ void proxy__proxy_request(struct proxy_conn *c, size_t hlen)
 		go(c, hlen);
 		return;
 	}
-	snprintf(port, sizeof(port), "%u", c->x->to.port);
-	r = uv_getaddrinfo(c->tcp.loop, &c->gai, gai_cb, c->x->to.host, port, &hints);
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "'%s': cannot resolve: %s", c->x->to.host, uv_strerror(r));
-		proxy__reply(c, 502, msg, AUDIT_ERROR);
-		return;
-	}
-	c->handles++;
-	c->state = CONN_RESOLVE;
-	proxy__update_read(c);
-	proxy__timer(c, c->pl->px->limits.connect_ms);
+	proxy__resolve(c, gai_cb);
 }

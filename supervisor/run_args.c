@@ -72,33 +72,6 @@ static const struct {
     {"help", 'h', O_HELP, false, false},
 };
 
-static int strv_push(char ***v, char *s)
-{
-	size_t n = 0;
-	char **nv;
-
-	if (!s)
-		return -ENOMEM;
-	while (*v && (*v)[n])
-		n++;
-	nv = realloc(*v, (n + 2) * sizeof(*nv));
-	if (!nv) {
-		free(s);
-		return -ENOMEM;
-	}
-	nv[n] = s;
-	nv[n + 1] = NULL;
-	*v = nv;
-	return 0;
-}
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static char *absolute(const char *cwd, const char *path)
 {
 	char buf[PATH_MAX];
@@ -122,14 +95,14 @@ static int env_entry(struct run_opts *o, const char *v)
 	    (v[0] >= '0' && v[0] <= '9'))
 		return -EINVAL;
 	if (v[klen])
-		return strv_push(&o->env, strdup(v));
+		return config_strv_add(&o->env, strdup(v));
 	ours = getenv(v);
 	if (!ours)
 		return 0;
 	e = malloc(klen + strlen(ours) + 2);
 	if (e)
 		sprintf(e, "%s=%s", v, ours);
-	return strv_push(&o->env, e);
+	return config_strv_add(&o->env, e);
 }
 
 /* "NAME=PATH" with PATH made absolute (left as it is without '='; checked later). */
@@ -159,7 +132,7 @@ static int set_value(struct run_opts *o, enum opt opt, const char *v, const char
 	case O_ALLOW_FILE:
 	case O_READ_FILE:
 	case O_WRITE_FILE:
-		return strv_push(lists[opt], absolute(cwd, v));
+		return config_strv_add(lists[opt], absolute(cwd, v));
 	case O_PROFILE:
 		free(o->profile);
 		o->profile = strchr(v, '/') || (strlen(v) > 5 && !strcmp(v + strlen(v) - 5, ".json"))
@@ -171,17 +144,17 @@ static int set_value(struct run_opts *o, enum opt opt, const char *v, const char
 		o->network_profile = strdup(v);
 		return o->network_profile ? 0 : -ENOMEM;
 	case O_DOMAIN:
-		return strv_push(&o->allow_domain, strdup(v));
+		return config_strv_add(&o->allow_domain, strdup(v));
 	case O_CRED:
-		return strv_push(&o->credentials, strdup(v));
+		return config_strv_add(&o->credentials, strdup(v));
 	case O_CRED_SOURCE:
-		return strv_push(&o->credential_sources, strdup(v));
+		return config_strv_add(&o->credential_sources, strdup(v));
 	case O_ENV:
 		return env_entry(o, v);
 	case O_CRED_UPSTREAM:
-		return strv_push(&o->credential_upstreams, strdup(v));
+		return config_strv_add(&o->credential_upstreams, strdup(v));
 	case O_CRED_CA:
-		return strv_push(&o->credential_cas, named_path(cwd, v));
+		return config_strv_add(&o->credential_cas, named_path(cwd, v));
 	case O_NAME:
 		free(o->name);
 		o->name = strdup(v);
@@ -267,7 +240,7 @@ int run_args_parse(int argc, char *const *argv, const char *cwd, bool ctl, struc
 		return -EINVAL;
 	}
 	for (; i < argc; i++)
-		if (strv_push(&o->argv, strdup(argv[i])) < 0)
+		if (config_strv_add(&o->argv, strdup(argv[i])) < 0)
 			return snprintf(err, errlen, "out of memory"), -ENOMEM;
 	return 0;
 }
@@ -280,7 +253,7 @@ void run_opts_free(struct run_opts *o)
 			  o->credential_upstreams, o->credential_cas, o->env, o->argv};
 
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
-		strv_free(lists[i]);
+		config_strv_free(lists[i]);
 	free(o->profile);
 	free(o->network_profile);
 	free(o->name);
@@ -311,7 +284,7 @@ static bool get_list(const cJSON *obj, const char *key, char ***out)
 		return false;
 	cJSON_ArrayForEach(e, a)
 	{
-		if (!cJSON_IsString(e) || strv_push(out, strdup(e->valuestring)) < 0)
+		if (!cJSON_IsString(e) || config_strv_add(out, strdup(e->valuestring)) < 0)
 			return false;
 	}
 	return true;
@@ -487,10 +460,10 @@ int run_service_config(const struct run_opts *o, const char *cwd, struct service
 	sc->user = o->user ? strdup(o->user) : NULL;
 	sc->profile_overlay = overlay_json(o);
 	for (size_t i = 0; o->argv && o->argv[i]; i++)
-		if (strv_push(&sc->argv, strdup(o->argv[i])) < 0)
+		if (config_strv_add(&sc->argv, strdup(o->argv[i])) < 0)
 			goto fail;
 	for (size_t i = 0; o->env && o->env[i]; i++)
-		if (strv_push(&sc->env, strdup(o->env[i])) < 0)
+		if (config_strv_add(&sc->env, strdup(o->env[i])) < 0)
 			goto fail;
 	if (!sc->name || !sc->cwd || !sc->profile_overlay || (o->profile && !sc->profile) ||
 	    (o->user && !sc->user) ||
@@ -517,7 +490,7 @@ int run_service_config(const struct run_opts *o, const char *cwd, struct service
 		if (!sc->credential_defs)
 			goto fail;
 		for (size_t i = 0; i < n; i++) {
-			if (strv_push(&sc->credentials, strdup(o->credentials[i])) < 0)
+			if (config_strv_add(&sc->credentials, strdup(o->credentials[i])) < 0)
 				goto fail;
 			r = credential_def(o, o->credentials[i], cwd, &sc->credential_defs[i], err,
 					   errlen);
