@@ -47,6 +47,7 @@ struct audit_entry {
 	enum audit_kind kind;
 	const char *method;
 	const char *host;
+	unsigned port;		/* of host (not written: the record keeps host alone) */
 	const char *path;
 	int status;		/* HTTP status sent to the client, 0 if none */
 	uint64_t bytes_in;	/* from the client */

@@ -123,6 +123,10 @@ int credstore_load(struct credstore *cs, const struct service_config *sc, const 
 		r = routes_resolve(&builtin, cd->name, &ov, &cs->routes[i], err, errlen);
 		if (r < 0)
 			goto fail;
+		cs->route_ptrs[i] = &cs->routes[i];
+		cs->creds[i].route = &cs->routes[i];
+		if (!keyring_helper)
+			continue; /* routes only */
 		r = load_secret(cd, keyring_helper, &cs->secrets[i], why, sizeof(why));
 		if (r < 0) {
 			snprintf(err, errlen, "credential '%s' (%s): %s", cd->name, cd->source, why);
@@ -137,8 +141,6 @@ int credstore_load(struct credstore *cs, const struct service_config *sc, const 
 				goto fail;
 			}
 		}
-		cs->route_ptrs[i] = &cs->routes[i];
-		cs->creds[i].route = &cs->routes[i];
 		cs->creds[i].secret = (const char *)cs->secrets[i].data;
 		cs->creds[i].secret_len = cs->secrets[i].len;
 	}

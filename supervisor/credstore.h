@@ -22,6 +22,7 @@ struct credstore {
  * the [credential:NAME] overrides), the real keys (keyring lookups through the nono-keyring
  * helper) and a TLS context per https upstream. Blocking: run it from uv_queue_work.
  * Returns 0, or a negative errno with "credential 'NAME': why; hint" in err (never a key).
+ * keyring_helper NULL: the routes only (no key is read, no TLS context made).
  */
 int credstore_load(struct credstore *cs, const struct service_config *sc, const char *data_dir,
 		   const char *keyring_helper, char *err, size_t errlen);

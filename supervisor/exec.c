@@ -264,6 +264,8 @@ _Noreturn static void exec_command(char **argv, char **env)
 		fail("empty command");
 	if (strchr(argv[0], '/')) {
 		execve(argv[0], argv, env);
+		if (errno == ENOENT)
+			fail("'%s'" EXEC_MSG_NOT_FOUND, argv[0]);
 		fail(EXEC_MSG_CANNOT "%s': %s", argv[0], strerror(errno));
 	}
 	if (!path)
@@ -282,7 +284,7 @@ _Noreturn static void exec_command(char **argv, char **env)
 			path++;
 	}
 	if (err == ENOENT)
-		fail("command '%s' " EXEC_MSG_NOT_FOUND, argv[0]);
+		fail("command '%s'" EXEC_MSG_NOT_FOUND " in PATH", argv[0]);
 	fail(EXEC_MSG_CANNOT "%s': %s", argv[0], strerror(err));
 }
 

@@ -17,7 +17,7 @@ struct policy;
 #define EXEC_FD 3
 #define EXEC_FAILED 121
 /* The helper's failure texts `run` tells apart (exit 127, 126): exec_command's. */
-#define EXEC_MSG_NOT_FOUND "not found in PATH"
+#define EXEC_MSG_NOT_FOUND " not found"
 #define EXEC_MSG_CANNOT "cannot execute '"
 #define EXEC_PLAN_MAX (256 * 1024)
 

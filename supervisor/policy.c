@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,4 +390,23 @@ int policy_explain(const struct policy *p, int landlock_abi, struct buf *out)
 	for (size_t i = 0; rc == 0 && p->warnings && p->warnings[i]; i++)
 		rc = bprintf(out, "%s%s\n", i ? "  " : "warnings:\n  ", p->warnings[i]);
 	return rc;
+}
+
+const struct policy_path *policy_grant_reading(const struct policy *p, const char *path)
+{
+	char canon[PATH_MAX];
+	const char *c = realpath(path, canon) ? canon : path;
+
+	for (size_t i = 0; i < p->n_paths; i++) {
+		const struct policy_path *g = &p->paths[i];
+		size_t n = strlen(g->path);
+
+		if (!(g->access & POLICY_READ))
+			continue;
+		if (strcmp(c, g->path) == 0 ||
+		    (!g->is_file && strncmp(c, g->path, n) == 0 &&
+		     (c[n] == '/' || (n == 1 && g->path[0] == '/'))))
+			return g;
+	}
+	return NULL;
 }

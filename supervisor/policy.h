@@ -60,6 +60,12 @@ void policy_free(struct policy *p);
 int policy_to_json(const struct policy *p, struct cJSON **out);
 int policy_from_json(const struct cJSON *j, struct policy *out, char *err, size_t errlen);
 
+/*
+ * The grant that lets the sandbox read path (absolute; resolved here, as grants are), or
+ * NULL. A key file the proxy hides must not be one the sandbox can read.
+ */
+const struct policy_path *policy_grant_reading(const struct policy *p, const char *path);
+
 /* Human text for "nonoctl explain": grants with rights and origin, denies, network, warnings.
  * The caller adds the Landlock ABI lines; with landlock_abi > 0, rights that ABI cannot restrict
  * are noted (0 = unknown: no notes). */

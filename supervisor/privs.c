@@ -158,7 +158,7 @@ static int drop_as_root(const char *user, int last, char *err, size_t errlen)
 	if (!user || !user[0]) {
 		snprintf(err, errlen,
 			 "the service would run as root with capabilities; set user = NAME "
-			 "(an unprivileged account) for it");
+			 "(run: --user NAME), an unprivileged account");
 		return -EPERM;
 	}
 	r = lookup(user, &uid, &gid, err, errlen);
@@ -167,7 +167,7 @@ static int drop_as_root(const char *user, int last, char *err, size_t errlen)
 	if (uid == 0 || gid == 0) {
 		snprintf(err, errlen,
 			 "user '%s' has %s 0: the service would run as root; set user = NAME "
-			 "(an unprivileged account) for it",
+			 "(run: --user NAME), an unprivileged account",
 			 user, uid == 0 ? "uid" : "gid");
 		return -EPERM;
 	}

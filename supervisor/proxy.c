@@ -423,6 +423,7 @@ void proxy__audit(struct proxy_conn *c, enum audit_decision decision, const char
 	    .kind = c->kind,
 	    .method = c->method,
 	    .host = c->x ? c->x->to.host : "",
+	    .port = c->x ? c->x->to.port : 0,
 	    .path = c->x ? c->x->path : "",
 	    .status = c->status,
 	    .bytes_in = c->bytes_in,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -44,12 +45,14 @@ struct run {
 	bool pl_open;
 	uv_poll_t status_watch, exit_watch;
 	uv_signal_t sigs[7];
+	uv_signal_t sigchld;
 	int status_fd, pidfd;
 	pid_t pid;
 	char helper_msg[512];
 	size_t helper_len;
 	int code, sig;
 	bool exited;
+	bool ran; /* the command itself ran (not a failure of the helper before it) */
 	char denials[DENIALS_MAX][320];
 	unsigned ndenials, more_denials;
 };
@@ -82,14 +85,20 @@ static void observe(struct proxy *px, const struct audit_entry *e)
 		return;
 	}
 	d = r->denials[r->ndenials++];
-	if (e->kind == AUDIT_KIND_CONNECT || e->kind == AUDIT_KIND_ABSOLUTE)
-		snprintf(d, sizeof(r->denials[0]), "%s %s: %s%s%s", e->method,
-			 e->host && e->host[0] ? e->host : "?", e->reason,
-			 e->status == 403 && e->host && e->host[0] ? "; allow it with --allow-domain "
-								    : "",
-			 e->status == 403 && e->host && e->host[0] ? e->host : "");
-	else
+	if ((e->kind == AUDIT_KIND_CONNECT || e->kind == AUDIT_KIND_ABSOLUTE) && e->host[0]) {
+		char host[300];
+
+		/* An allowlist entry without a port means 443: name the port when it is not. */
+		if (e->port && e->port != 443)
+			snprintf(host, sizeof(host), "%s:%u", e->host, e->port);
+		else
+			snprintf(host, sizeof(host), "%s", e->host);
+		snprintf(d, sizeof(r->denials[0]), "%s %s: %s%s%s", e->method, host, e->reason,
+			 e->status == 403 ? "; allow it with --allow-domain " : "",
+			 e->status == 403 ? host : "");
+	} else {
 		snprintf(d, sizeof(r->denials[0]), "%s %s: %s", e->method, e->path, e->reason);
+	}
 }
 
 static void close_cb(uv_handle_t *h)
@@ -109,6 +118,7 @@ static void finish(struct run *r)
 	uv_close((uv_handle_t *)&r->exit_watch, close_cb);
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		uv_close((uv_handle_t *)&r->sigs[i], close_cb);
+	uv_close((uv_handle_t *)&r->sigchld, close_cb);
 	if (r->pl_open)
 		proxy_listener_close(&r->pl, listener_closed);
 	proxy_session_free(&r->px, r->session);
@@ -166,6 +176,34 @@ static void signal_cb(uv_signal_t *h, int sig)
 
 	if (!r->exited)
 		spawn_signal(r->pidfd, sig);
+}
+
+/*
+ * ^Z stopped the command: do what a shell's job does (as sudo and script do): take the
+ * terminal back, stop ourselves with the same signal so the shell sees the job stop, and
+ * once continued hand the terminal back and continue the command's group.
+ */
+static void sigchld_cb(uv_signal_t *h, int sig)
+{
+	struct run *r = h->data;
+	siginfo_t si = {0};
+	sigset_t ttou, old;
+	bool fg;
+
+	if (r->exited || waitid(P_PID, (id_t)r->pid, &si, WSTOPPED | WNOHANG) < 0 ||
+	    si.si_pid != r->pid || si.si_code != CLD_STOPPED)
+		return;
+	fg = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == r->pid;
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
+	if (fg)
+		(void)tcsetpgrp(STDIN_FILENO, getpgrp());
+	kill(getpid(), SIGSTOP); /* returns when the shell continues us */
+	if (fg)
+		(void)tcsetpgrp(STDIN_FILENO, r->pid);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	kill(-r->pid, SIGCONT);
 }
 
 /* The command's environment: the safe base, the terminal's type, the session's variables. */
@@ -278,6 +316,9 @@ static int start(struct run *r, const char *cwd, char *err, size_t errlen)
 		r->sigs[i].data = r;
 		uv_signal_start(&r->sigs[i], signal_cb, forwarded[i]);
 	}
+	uv_signal_init(r->loop, &r->sigchld);
+	r->sigchld.data = r;
+	uv_signal_start(&r->sigchld, sigchld_cb, SIGCHLD);
 	/* A plan that did not go makes the helper fail, and say why: exit_code() reports it. */
 	if (rc < 0)
 		say("%s", err);
@@ -309,7 +350,7 @@ static void footer(struct run *r, int rc)
 		if (r->more_denials)
 			fprintf(stderr, "  ... and %u more\n", r->more_denials);
 	}
-	if (rc != 0 && rc < 126)
+	if (r->ran && r->sig == 0 && rc > 0 && rc < 126) /* 126 and up: a shell's signal codes */
 		say("'%s' exited with %d. If a file was refused (EACCES, EPERM), grant it with "
 		    "--read PATH or --allow PATH (--allow-cwd for this directory); a host, with "
 		    "--allow-domain HOST. --dry-run shows the policy.",
@@ -318,7 +359,8 @@ static void footer(struct run *r, int rc)
 
 static int exit_code(struct run *r)
 {
-	if (r->helper_msg[0] && r->sig == 0 && r->code == EXEC_FAILED) {
+	r->ran = !(r->helper_msg[0] && r->sig == 0 && r->code == EXEC_FAILED);
+	if (!r->ran) {
 		say("%s", r->helper_msg);
 		if (strstr(r->helper_msg, EXEC_MSG_NOT_FOUND))
 			return RUN_EXIT_NOTFOUND;
@@ -366,11 +408,67 @@ static int load_creds(struct run *r, char *err, size_t errlen)
 	return credstore_load(&r->creds, &r->sc, data_dir, helper, err, errlen);
 }
 
+/*
+ * Compile the policy; the profile's own network.credentials join --proxy-credential (from
+ * the keyring unless --credential-source says otherwise), and no key file may be readable
+ * in the sandbox.
+ */
+static int prepare(struct run *r, const char *cwd, char *err, size_t errlen)
+{
+	bool more = false;
+	int rc = sandbox_compile(&r->sc, cwd, &r->policy, err, errlen);
+
+	for (size_t i = 0; rc == 0 && r->policy.credentials && r->policy.credentials[i]; i++) {
+		const char *name = r->policy.credentials[i];
+		bool have = false;
+
+		for (size_t k = 0; r->opts.credentials && r->opts.credentials[k]; k++)
+			have = have || strcmp(r->opts.credentials[k], name) == 0;
+		if (!have) {
+			rc = config_strv_add(&r->opts.credentials, strdup(name));
+			more = true;
+		}
+	}
+	if (rc == 0 && more) {
+		config_service_release(&r->sc);
+		rc = run_service_config(&r->opts, cwd, &r->sc, err, errlen);
+	}
+	if (rc == 0)
+		rc = sandbox_check_keys(&r->sc, &r->policy, err, errlen);
+	return rc;
+}
+
+/* --dry-run: the policy, and the credentials with their routes (checked, no key read). */
+static int dry_run(struct run *r, const char *cwd)
+{
+	char data_dir[PATH_MAX], err[1024];
+	struct buf text = {0};
+	int rc = sandbox_explain(&r->sc, cwd, -1, &text, err, sizeof(err));
+
+	if (rc == 0 && fwrite(text.data, 1, text.len, stdout) != text.len)
+		rc = -EIO;
+	buf_free(&text);
+	if (rc < 0)
+		return say("sandbox: %s", err), RUN_EXIT_SANDBOX;
+	sandbox_data_dir(data_dir, sizeof(data_dir));
+	rc = credstore_load(&r->creds, &r->sc, data_dir, NULL, err, sizeof(err));
+	if (rc < 0)
+		return say("%s", err), RUN_EXIT_SANDBOX;
+	for (size_t i = 0; i < r->creds.n; i++)
+		printf("proxy credential %s: key from %s, phantom in %s, %s=http://127.0.0.1:%d/%s%s "
+		       "-> %s\n",
+		       r->creds.routes[i].name, r->sc.credential_defs[i].source,
+		       r->creds.routes[i].env, r->creds.routes[i].base_url_env, NETNS_PROXY_PORT,
+		       r->creds.routes[i].name, r->creds.routes[i].base_path,
+		       r->creds.routes[i].upstream);
+	credstore_free(&r->creds);
+	return 0;
+}
+
 int run_main(int argc, char **argv)
 {
 	static struct run r;
-	char cwd[PATH_MAX], err[1024];
-	struct buf text = {0};
+	char cwd[PATH_MAX], err[8192];
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -388,18 +486,15 @@ int run_main(int argc, char **argv)
 		return say("as root, run needs --user NAME (an unprivileged account): agents never "
 			   "run as root"),
 		       RUN_EXIT_SANDBOX;
-	if (r.opts.dry_run) {
-		rc = sandbox_explain(&r.sc, cwd, -1, &text, err, sizeof(err));
-		if (rc == 0 && fwrite(text.data, 1, text.len, stdout) != text.len)
-			rc = -EIO;
-		buf_free(&text);
-		if (rc < 0)
-			say("sandbox: %s", err);
-		return rc < 0 ? RUN_EXIT_SANDBOX : 0;
-	}
-	rc = sandbox_compile(&r.sc, cwd, &r.policy, err, sizeof(err));
-	if (rc == 0)
-		rc = load_creds(&r, err, sizeof(err));
+	rc = prepare(&r, cwd, err, sizeof(err));
+	if (rc < 0)
+		return say("%s", err), RUN_EXIT_SANDBOX;
+	if (r.opts.dry_run)
+		return dry_run(&r, cwd);
+	for (size_t i = 0; r.policy.warnings && r.policy.warnings[i]; i++)
+		if (r.opts.verbose || strncmp(r.policy.warnings[i], "group '", 7) != 0)
+			say("%s", r.policy.warnings[i]); /* a built-in group's absent paths: noise */
+	rc = load_creds(&r, err, sizeof(err));
 	if (rc < 0)
 		return say("%s", err), RUN_EXIT_SANDBOX;
 	r.loop = uv_default_loop();

@@ -149,10 +149,47 @@ int sandbox_explain(const struct service_config *sc, const char *config_dir, int
 				 rep.degraded);
 		r = buf_append(out, line, strlen(line));
 	}
+	/* The service's own credentials = (or run's --proxy-credential) join the profile's. */
+	for (size_t i = 0; r == 0 && sc->credentials && sc->credentials[i]; i++) {
+		bool have = false;
+
+		for (size_t k = 0; p.credentials && p.credentials[k]; k++)
+			have = have || strcmp(p.credentials[k], sc->credentials[i]) == 0;
+		if (!have)
+			r = config_strv_add(&p.credentials, strdup(sc->credentials[i]));
+	}
 	if (r == 0)
 		r = policy_explain(&p, abi, out);
 	policy_free(&p);
 	return r < 0 ? -ENOMEM : 0;
+}
+
+int sandbox_check_keys(const struct service_config *sc, const struct policy *p, char *err,
+		       size_t errlen)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[PATH_MAX];
+
+	for (size_t i = 0; sc->credentials && sc->credentials[i]; i++) {
+		const struct credential_config *cd = &sc->credential_defs[i];
+		const struct policy_path *g;
+
+		if (cd->src.kind == CRED_FILE)
+			snprintf(path, sizeof(path), "%s", cd->src.ref);
+		else if (cd->src.kind == CRED_SYSTEMD && dir)
+			snprintf(path, sizeof(path), "%s/%s", dir, cd->src.ref);
+		else
+			continue;
+		g = p->sandbox_off ? NULL : policy_grant_reading(p, path);
+		if (g) {
+			snprintf(err, errlen,
+				 "credential '%s': its key file '%s' is readable in the sandbox "
+				 "(grant %s from %s); keep key files outside what the sandbox may read",
+				 cd->name, path, g->path, g->origin ? g->origin : "the profile");
+			return -EACCES;
+		}
+	}
+	return 0;
 }
 
 int sandbox_apply(const struct policy *p, const char *user, int exec_fd,

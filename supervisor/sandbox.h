@@ -35,6 +35,14 @@ int sandbox_check_config(const struct config *cfg, char *err, size_t errlen);
 int sandbox_explain(const struct service_config *sc, const char *config_dir, int netns,
 		    struct buf *out, char *err, size_t errlen);
 
+/*
+ * Refuse key files the sandbox could read: a file: (or systemd:) credential whose file lies
+ * in a grant would hand the agent the key the proxy hides. 0, or -EACCES with err naming
+ * the credential, the file and the grant.
+ */
+int sandbox_check_keys(const struct service_config *sc, const struct policy *p, char *err,
+		       size_t errlen);
+
 /* What the helper reports back about the sandbox it built (for status). */
 struct sandbox_report {
 	bool netns;		/* a private network namespace (else port-only, weaker) */

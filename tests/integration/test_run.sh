@@ -625,7 +625,7 @@ test_missing_path_127() {
 	run_setup
 	run_split nono --user nobody --allow-cwd -- ./no-such-script.sh
 	assert_rc 127 "a path that does not exist"
-	assert_eq "nono-supervise: cannot execute './no-such-script.sh': No such file or directory" "$ERR" "stderr"
+	assert_eq "nono-supervise: './no-such-script.sh' not found" "$ERR" "stderr"
 }
 
 test_missing_profile_125() {
