@@ -31,6 +31,7 @@ struct credential_config {
 	char *format;		/* exactly one "{}" */
 	char *env;		/* phantom variable */
 	int line;		/* line of the [credential:NAME] header, for messages */
+	bool optional;		/* asked for by a profile: skipped (and said) if its key is missing */
 };
 
 enum restart_policy {

@@ -427,7 +427,8 @@ static int dup_field(char **dst, const char *src)
 
 int config_credential_copy(struct credential_config *dst, const struct credential_config *src)
 {
-	*dst = (struct credential_config){ .src = src->src, .line = src->line };
+	*dst = (struct credential_config){ .src = src->src, .line = src->line,
+					   .optional = src->optional };
 	if (dup_field(&dst->name, src->name) < 0 || dup_field(&dst->source, src->source) < 0 ||
 	    dup_field(&dst->route, src->route) < 0 || dup_field(&dst->upstream, src->upstream) < 0 ||
 	    dup_field(&dst->ca, src->ca) < 0 || dup_field(&dst->header, src->header) < 0 ||
@@ -445,5 +446,5 @@ bool config_credential_equal(const struct credential_config *a, const struct cre
 	       strcmp(a->src.ref, b->src.ref) == 0 && str_eq(a->route, b->route) &&
 	       str_eq(a->upstream, b->upstream) && str_eq(a->ca, b->ca) &&
 	       str_eq(a->header, b->header) && str_eq(a->format, b->format) &&
-	       str_eq(a->env, b->env);
+	       str_eq(a->env, b->env) && a->optional == b->optional;
 }

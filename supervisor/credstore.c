@@ -112,37 +112,52 @@ int credstore_load(struct credstore *cs, const struct service_config *sc, const 
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	cs->n = n;
 	for (size_t i = 0; i < n; i++) {
 		const struct credential_config *cd = &sc->credential_defs[i];
 		struct route_overrides ov = {
 			.route = cd->route, .upstream = cd->upstream, .ca = cd->ca,
 			.header = cd->header, .format = cd->format, .env = cd->env,
 		};
+		size_t j = cs->n;	/* its slot: optional ones left out close the gap */
 
-		r = routes_resolve(&builtin, cd->name, &ov, &cs->routes[i], err, errlen);
+		r = routes_resolve(&builtin, cd->name, &ov, &cs->routes[j], err, errlen);
 		if (r < 0)
 			goto fail;
-		cs->route_ptrs[i] = &cs->routes[i];
-		cs->creds[i].route = &cs->routes[i];
-		if (!keyring_helper)
-			continue; /* routes only */
-		r = load_secret(cd, keyring_helper, &cs->secrets[i], why, sizeof(why));
+		cs->route_ptrs[j] = &cs->routes[j];
+		cs->creds[j].route = &cs->routes[j];
+		if (!keyring_helper) {	/* routes only */
+			cs->n++;
+			continue;
+		}
+		r = load_secret(cd, keyring_helper, &cs->secrets[j], why, sizeof(why));
+		if (r < 0 && cd->optional) {
+			/* A profile's wish, not the service's: go on without it, and say so. */
+			size_t used = strlen(cs->skipped);
+
+			snprintf(cs->skipped + used, sizeof(cs->skipped) - used,
+				 "%scredential '%s' (%s, asked for by the profile) left out: %s",
+				 used ? "; " : "", cd->name, cd->source, why);
+			memset(&cs->routes[j], 0, sizeof(cs->routes[j]));
+			cs->route_ptrs[j] = NULL;
+			cs->creds[j].route = NULL;
+			continue;
+		}
 		if (r < 0) {
 			snprintf(err, errlen, "credential '%s' (%s): %s", cd->name, cd->source, why);
 			goto fail;
 		}
-		if (cs->routes[i].tls) {
-			cs->creds[i].ctx = ctx_get(cs->routes[i].ca[0] ? cs->routes[i].ca : NULL, why,
+		cs->n++;	/* from here credstore_free wipes the key */
+		if (cs->routes[j].tls) {
+			cs->creds[j].ctx = ctx_get(cs->routes[j].ca[0] ? cs->routes[j].ca : NULL, why,
 						   sizeof(why));
-			if (!cs->creds[i].ctx) {
+			if (!cs->creds[j].ctx) {
 				r = -EINVAL;
 				snprintf(err, errlen, "credential '%s': %s", cd->name, why);
 				goto fail;
 			}
 		}
-		cs->creds[i].secret = (const char *)cs->secrets[i].data;
-		cs->creds[i].secret_len = cs->secrets[i].len;
+		cs->creds[j].secret = (const char *)cs->secrets[j].data;
+		cs->creds[j].secret_len = cs->secrets[j].len;
 	}
 	routes_free(&builtin);
 	return 0;

@@ -15,6 +15,7 @@ struct credstore {
 	struct cred_secret *secrets;		/* wiped on free */
 	struct proxy_credential *creds;		/* what the proxy sessions point at */
 	size_t n;
+	char skipped[512];			/* optional credentials left out, and why */
 };
 
 /*

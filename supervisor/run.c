@@ -416,8 +416,11 @@ static int load_creds(struct run *r, char *err, size_t errlen)
 static int prepare(struct run *r, const char *cwd, char *err, size_t errlen)
 {
 	bool more = false;
+	size_t n_flags = 0;
 	int rc = sandbox_compile(&r->sc, cwd, &r->policy, err, errlen);
 
+	while (r->opts.credentials && r->opts.credentials[n_flags])
+		n_flags++;
 	for (size_t i = 0; rc == 0 && r->policy.credentials && r->policy.credentials[i]; i++) {
 		const char *name = r->policy.credentials[i];
 		bool have = false;
@@ -433,6 +436,9 @@ static int prepare(struct run *r, const char *cwd, char *err, size_t errlen)
 		config_service_release(&r->sc);
 		rc = run_service_config(&r->opts, cwd, &r->sc, err, errlen);
 	}
+	/* The profile's are wishes: without their key the command runs without them. */
+	for (size_t i = 0; rc == 0 && r->sc.credentials && r->sc.credentials[i]; i++)
+		r->sc.credential_defs[i].optional = i >= n_flags;
 	if (rc == 0)
 		rc = sandbox_check_keys(&r->sc, &r->policy, err, errlen);
 	return rc;
@@ -497,6 +503,8 @@ int run_main(int argc, char **argv)
 	rc = load_creds(&r, err, sizeof(err));
 	if (rc < 0)
 		return say("%s", err), RUN_EXIT_SANDBOX;
+	if (r.creds.skipped[0])
+		say("%s", r.creds.skipped);
 	r.loop = uv_default_loop();
 	proxy_init(&r.px, r.loop, NULL);
 	r.px.observe = observe;

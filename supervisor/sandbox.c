@@ -84,7 +84,53 @@ static char *dir_name(const char *path, char *out, size_t len)
 	return out;
 }
 
-int sandbox_check_config(const struct config *cfg, char *err, size_t errlen)
+/*
+ * The profile's network.credentials join the service's credentials =, each from its
+ * [credential:NAME] section, else the keyring account NAME (as nono does).
+ */
+static int profile_credentials(const struct config *cfg, struct service_config *sc,
+			       const struct policy *p, char *why, size_t len)
+{
+	for (size_t i = 0; p->credentials && p->credentials[i]; i++) {
+		const char *name = p->credentials[i];
+		const struct credential_config *sec = config_find_credential(cfg, name);
+		struct credential_config *defs, cd = {0};
+		char spec[CONFIG_NAME_MAX + 16];
+		size_t n = 0;
+		bool have = false;
+
+		while (sc->credentials && sc->credentials[n])
+			have = have || strcmp(sc->credentials[n++], name) == 0;
+		if (have)
+			continue;
+		if (sec) {
+			if (config_credential_copy(&cd, sec) < 0)
+				return snprintf(why, len, "out of memory"), -ENOMEM;
+		} else {
+			snprintf(spec, sizeof(spec), "keyring:%s", name);
+			cd.name = strdup(name);
+			cd.source = strdup(spec);
+			if (!cd.name || !cd.source ||
+			    creds_parse_source(spec, &cd.src, why, len) < 0) {
+				config_credential_release(&cd);
+				return snprintf(why, len, "credential '%s': bad name", name), -EINVAL;
+			}
+		}
+		defs = realloc(sc->credential_defs, (n + 1) * sizeof(*defs));
+		if (!defs || config_strv_add(&sc->credentials, strdup(name)) < 0) {
+			if (defs)
+				sc->credential_defs = defs;
+			config_credential_release(&cd);
+			return snprintf(why, len, "out of memory"), -ENOMEM;
+		}
+		cd.optional = true;
+		defs[n] = cd;
+		sc->credential_defs = defs;
+	}
+	return 0;
+}
+
+int sandbox_check_config(struct config *cfg, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], why[1024];
 	size_t used = 0;
@@ -93,7 +139,7 @@ int sandbox_check_config(const struct config *cfg, char *err, size_t errlen)
 	err[0] = '\0';
 	dir_name(cfg->path, dir, sizeof(dir));
 	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct service_config *sc = &cfg->services[i];
+		struct service_config *sc = &cfg->services[i];
 		struct policy p;
 
 		if (!sc->sandbox)
@@ -102,8 +148,13 @@ int sandbox_check_config(const struct config *cfg, char *err, size_t errlen)
 			snprintf(why, sizeof(why), "as root, a sandboxed service needs user = NAME "
 				 "(an unprivileged account), or sandbox = off");
 		} else if (sandbox_compile(sc, dir, &p, why, sizeof(why)) == 0) {
+			int rc = profile_credentials(cfg, sc, &p, why, sizeof(why));
+
+			if (rc == 0)
+				rc = sandbox_check_keys(sc, &p, why, sizeof(why));
 			policy_free(&p);
-			continue;
+			if (rc == 0)
+				continue;
 		}
 		r = -EINVAL;
 		if (used < errlen)

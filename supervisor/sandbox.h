@@ -22,10 +22,12 @@ int sandbox_compile(const struct service_config *sc, const char *config_dir, str
 		    char *err, size_t errlen);
 
 /*
- * Check every sandboxed service of a loaded configuration: its policy compiles, and as
- * root it names an unprivileged user. Errors are "file:line: service 'x': ..." lines.
+ * Check every sandboxed service of a loaded configuration: its policy compiles, as root it
+ * names an unprivileged user, and no key file of it lies in a grant. Its profile's
+ * network.credentials join its credentials (optional ones: from their [credential:NAME]
+ * section, else the keyring). Errors are "file:line: service 'x': ..." lines.
  */
-int sandbox_check_config(const struct config *cfg, char *err, size_t errlen);
+int sandbox_check_config(struct config *cfg, char *err, size_t errlen);
 
 /*
  * The compiled policy of a service as text (for `nonoctl explain` and `--explain`): each

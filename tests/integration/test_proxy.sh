@@ -203,4 +203,33 @@ test_named_limits() {
 	assert_line '"status":503.*"decision":"deny","reason":"proxy limit max_connections_per_service \(2\) reached"' "$OUT" "audit: connections"
 }
 
+# A key file the sandbox could read would hand the agent the key the proxy hides: refused.
+test_key_file_inside_a_grant_refused() {
+	start_upstream
+	proxy_ini "sleep 100"
+	mv "$T/key" "$T/wd/key"
+	sed -i "s|^source = file:.*|source = file:$T/wd/key|" "$INI"
+	run "$SUPERVISE" -n "$INI"
+	assert_rc 1 "the check"
+	assert_match "^$INI:[0-9]+: service 'agent': credential 'openai': its key file '$T/wd/key' is readable in the sandbox \(grant $T/wd from .*\); keep key files outside what the sandbox may read$" \
+		"$OUT" "the reason"
+}
+
+# A profile's network.credentials are the service's too, from their [credential:NAME] section.
+test_profile_credentials_join_the_service() {
+	start_upstream
+	proxy_ini "sh agent.sh"
+	sed -i 's/^credentials = openai$//; s/^profile = default$/profile = codex/' "$INI"
+	cat >"$T/wd/agent.sh" <<-'SH'
+	curl -s -o /dev/null -w "status=%{http_code}\n" -H "Authorization: Bearer $OPENAI_API_KEY" \
+		-d '{}' "$OPENAI_BASE_URL/chat/completions"
+	SH
+	start_daemon
+	wait_state 10 agent EXITED
+	wait_log 3 agent 'out status='
+	assert_eq status=200 "$(log_text agent out)" "the profile's credential through the proxy"
+	assert_eq "Bearer $(tr -d '\n' <"$T/key")" "$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["auth"])' "$T/upstream.log")" \
+		"the upstream got the real key"
+}
+
 run_tests "$@"

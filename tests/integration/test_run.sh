@@ -685,4 +685,24 @@ s.on("error", (e) => console.log("proxy", e.code));'
 proxy EACCES" "$OUT" "the network of --block-net"
 }
 
+# A profile's network.credentials are the command's too (codex asks for openai): with the
+# key they work as --proxy-credential would; without it the command runs without them, told.
+test_profile_credentials() {
+	run_setup
+	pki_setup
+	key_setup
+	start_upstream api
+	run_split nono --user nobody --allow-cwd -p codex -- sh -c 'echo "${OPENAI_API_KEY:-none}"'
+	assert_rc 0 "codex without an openai key; stderr: $ERR"
+	assert_eq none "$OUT" "no phantom without the key"
+	assert_match "^nono-supervise: credential 'openai' \(keyring:openai, asked for by the profile\) left out: " \
+		"$ERR" "said why"
+	run_split nono --user nobody --allow-cwd -p codex --read "$NODE_DIR" \
+		--env "NODE_PATH=$NODE_DIR/node_modules" --credential-source "openai=file:$W/keys/openai" \
+		--credential-upstream "openai=https://127.0.0.1:$UP_PORT/v1" --credential-ca "openai=$PKI/ca.pem" \
+		-- node my_agent.js sdk "$W/keys/openai"
+	assert_rc 0 "codex with the key; stderr: $ERR"
+	assert_sdk_outcome
+}
+
 run_tests "$@"
