@@ -3,6 +3,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,8 @@ static void client_closed_cb(uv_handle_t *h)
 	*pp = c->next;
 	ctl->n_clients--;
 	control__wait_clear(c);
+	for (int i = 0; i < c->n_fds; i++)
+		close(c->fds[i]);
 	buf_free(&c->in);
 	free(c);
 	control_free_if_done(ctl);
@@ -211,6 +214,42 @@ static void process_lines(struct client *c)
 		send_final_error(c, "request longer than %d bytes", CONTROL_LINE_MAX);
 }
 
+static void free_handle_cb(uv_handle_t *h)
+{
+	free(h);
+}
+
+/*
+ * Descriptors that came with the bytes just read (libuv received them, close-on-exec):
+ * held for a "run", at most a terminal's three; more make the lot unusable (n_fds -1).
+ * libuv hands a descriptor out only into a handle: the handle closes its copy, we keep ours.
+ */
+static void take_fds(struct client *c)
+{
+	while (uv_pipe_pending_count(&c->pipe) > 0) {
+		uv_pipe_t *h = malloc(sizeof(*h));
+		uv_os_fd_t fd = -1;
+		int own = -1;
+
+		if (!h)
+			return;	/* they stay pending; the connection's close closes them */
+		uv_pipe_init(c->ctl->sv->loop, h, 0);
+		if (uv_accept((uv_stream_t *)&c->pipe, (uv_stream_t *)h) == 0 &&
+		    uv_fileno((uv_handle_t *)h, &fd) == 0)
+			own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		uv_close((uv_handle_t *)h, free_handle_cb);
+		if (own >= 0 && c->n_fds >= 0 && c->n_fds < CONTROL_FDS_MAX) {
+			c->fds[c->n_fds++] = own;
+			continue;
+		}
+		if (own >= 0)
+			close(own);
+		for (int i = 0; i < c->n_fds; i++)
+			close(c->fds[i]);
+		c->n_fds = -1;
+	}
+}
+
 static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 {
 	struct client *c = stream->data;
@@ -219,6 +258,7 @@ static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
 		client_close(c);
 		return;
 	}
+	take_fds(c);
 	process_lines(c);
 }
 
@@ -256,7 +296,7 @@ static void connection_cb(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->ctl = ctl;
-	uv_pipe_init(ctl->sv->loop, &c->pipe, 0);
+	uv_pipe_init(ctl->sv->loop, &c->pipe, 1);	/* ipc: "run" passes a terminal */
 	c->pipe.data = c;
 	c->next = ctl->clients;
 	ctl->clients = c;

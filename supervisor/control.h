@@ -17,14 +17,33 @@
  *            replies once every named service settled (or the timeout passed) when wait is true
  *   reload   {}                          -> {"ok":true,"added":[..],"removed":[..],"changed":[..],
  *                                            "unchanged":[..]} or {"ok":false,"error":"file:line: .."}
- *   logs     {"name": N}                 -> {"ok":true,"path":"/…/N.log"} (the client reads the file)
+ *   logs     {"name": N}                 -> {"ok":true,"path":"/…/N.log"} (the client reads the file;
+ *                                           also the log a service that is gone left)
  *   shutdown {}                          -> {"ok":true}; the connection closes when the daemon exits
  *   version  {}                          -> {"ok":true,"version":"x.y.z"}
  *   credentials {}                       -> {"ok":true,"credentials":[CREDENTIAL..]}, once every
  *                                           key of the running configuration was checked
+ *   run      {"cwd": ABS, "opts": RUN_OPTS, "dry_run": B}, with the client's 0, 1, 2 passed on
+ *            the request's bytes (SCM_RIGHTS; none with --detach): a transient service
+ *                                        -> {"ok":true,"name":N} | {"ok":false,"error","status":125}
+ *            then, on the same connection, events (not replies to a request):
+ *                                           {"ok":true,"event":"started","name","pid"}
+ *                                           {"ok":true,"event":"exit","name","pid","code"|"signal",
+ *                                            "status"}  status: code, or 128 + the signal
+ *                                           {"ok":false,"event":"failed","name","error","status"}
+ *                                            it never ran: status 125, 126 or 127
+ *            with --detach the events stop after "started"; otherwise the service is stopped
+ *            when the connection closes. dry_run: {"ok":true,"text":POLICY} instead.
+ *   signal   {"signal": "INT", "name": N}    -> {"ok":true,"name","signal"}: to the service's
+ *            process group; without a name, this connection's run (not started yet: stopped)
+ *
+ * RUN_OPTS is run_opts_to_json()'s. A transient service is listed by status ("transient":
+ * true) until its run ends; "all" of start/stop/restart does not include it, start and
+ * restart refuse it; a reload keeps it and refuses a file that takes its name.
  *
  * SERVICE = {"name","state","want","pid","uptime_s","restarts","last_exit":{"code":N}|
- *            {"signal":"SIGKILL"}|null,"next_restart_s","reason","log","log_bytes_lost","kill_mode"}
+ *            {"signal":"SIGKILL"}|null,"next_restart_s","reason","log","log_bytes_lost","kill_mode",
+ *            "transient"}
  *
  * CREDENTIAL = {"name","source","route"|null,"upstream"|null,"services":[..],"state",
  *               "reason"|null}; state is creds_state_name()'s, never a key byte

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "control.h"
@@ -20,9 +21,12 @@
 
 /* ---- arguments ---- */
 
-/* The services a request names ("all" = every one), or NULL with an error sent. */
+/*
+ * The services a request names, or NULL with an error sent. "all" is every one, or for the
+ * verbs every one of the configuration (not nonoctl run's: those are named).
+ */
 static struct service **resolve(struct client *c, const cJSON *req, bool empty_is_all,
-				size_t *n)
+				bool all_transient, size_t *n)
 {
 	struct supervisor *sv = c->ctl->sv;
 	const cJSON *names = cJSON_GetObjectItemCaseSensitive(req, "names"), *e;
@@ -62,7 +66,8 @@ static struct service **resolve(struct client *c, const cJSON *req, bool empty_i
 	*n = 0;
 	if (all) {
 		for (struct service *s = sv->services; s; s = s->next)
-			out[(*n)++] = s;
+			if (all_transient || !s->transient)
+				out[(*n)++] = s;
 	} else {
 		cJSON_ArrayForEach(e, names)
 			out[(*n)++] = supervisor_find(sv, e->valuestring);
@@ -191,7 +196,7 @@ void control_notify(struct supervisor *sv)
 static void cmd_status(struct client *c, const cJSON *req)
 {
 	size_t n = 0;
-	struct service **list = resolve(c, req, true, &n);
+	struct service **list = resolve(c, req, true, true, &n);
 	cJSON *reply, *arr;
 
 	if (!list)
@@ -212,10 +217,19 @@ static void cmd_verb(struct client *c, const cJSON *req, enum wait_op op)
 	const cJSON *wait = cJSON_GetObjectItemCaseSensitive(req, "wait");
 	const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(req, "timeout_ms");
 	size_t n = 0;
-	struct service **list = resolve(c, req, false, &n);
+	struct service **list = resolve(c, req, false, false, &n);
 
 	if (!list)
 		return;
+	for (size_t i = 0; i < n && op != WAIT_STOP; i++) {
+		if (list[i]->transient) {
+			control__send_error(c, "service '%s' is transient (nonoctl run): it runs once, "
+					    "it cannot be %s", list[i]->cfg.name,
+					    op == WAIT_START ? "started again" : "restarted");
+			free(list);
+			return;
+		}
+	}
 	c->names = calloc(n, sizeof(*c->names));
 	c->marks = calloc(n, sizeof(*c->marks));
 	if (n && (!c->names || !c->marks)) {
@@ -306,17 +320,31 @@ static void add_audit_path(struct client *c, cJSON *reply)
 	cJSON_AddStringToObject(reply, "path", path);
 }
 
+/* The log a service no longer in the fleet left (a nonoctl run's, one a reload removed). */
+static bool left_log(struct client *c, const char *name, char *path, size_t len)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > CONFIG_NAME_MAX || name[0] == '.' || strchr(name, '/'))
+		return false;
+	snprintf(path, len, "%s/%s.log", c->ctl->sv->log_dir, name);
+	return access(path, F_OK) == 0;
+}
+
 static void cmd_logs(struct client *c, const cJSON *req)
 {
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(req, "name");
 	struct service *s = cJSON_IsString(name) ? supervisor_find(c->ctl->sv, name->valuestring) : NULL;
+	char path[PATH_MAX];
 	cJSON *reply;
 
 	if (!cJSON_IsString(name)) {
 		control__send_error(c, "'name' must be a service name");
 		return;
 	}
-	if (!s) {
+	if (s)
+		snprintf(path, sizeof(path), "%s", s->log.path);
+	else if (!left_log(c, name->valuestring, path, sizeof(path))) {
 		control__send_error(c, "unknown service '%.64s'", name->valuestring);
 		return;
 	}
@@ -324,7 +352,7 @@ static void cmd_logs(struct client *c, const cJSON *req)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "audit")))
 		add_audit_path(c, reply);
 	else
-		cJSON_AddStringToObject(reply, "path", s->log.path);
+		cJSON_AddStringToObject(reply, "path", path);
 	control__send_json(c, reply);
 }
 
@@ -460,6 +488,7 @@ static const struct control__command commands[] = {
 	{ "restart", cmd_restart }, { "reload", cmd_reload },	  { "logs", cmd_logs },
 	{ "shutdown", cmd_shutdown }, { "version", cmd_version },   { "explain", cmd_explain },
 	{ "audit", cmd_audit }, { "credentials", cmd_credentials },
+	{ "run", control__cmd_run }, { "signal", control__cmd_signal },
 };
 
 const struct control__command *control__find_command(const char *name)
@@ -476,4 +505,5 @@ void control__detach(struct client *c)
 		c->audit_job->client = NULL;	/* the job frees itself when done */
 	credcheck_cancel(c->credcheck);	/* so does the check */
 	c->credcheck = NULL;
+	control__run_detach(c);
 }

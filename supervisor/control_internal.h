@@ -17,8 +17,11 @@ enum wait_op {
 	WAIT_RESTART,
 };
 
+#define CONTROL_FDS_MAX 3	/* descriptors a client may pass (SCM_RIGHTS): a terminal's 0-2 */
+
 struct audit_job;
 struct credcheck;
+struct transient;
 
 struct client {
 	struct control *ctl;
@@ -29,6 +32,11 @@ struct client {
 	bool in_dispatch;	/* process_lines is on the stack: do not re-enter it */
 	struct audit_job *audit_job;	/* an "audit verify" under way */
 	struct credcheck *credcheck;	/* a "credentials" check under way */
+	/* passed descriptors (CLOEXEC, ours until a "run" takes them); -1 after too many */
+	int fds[CONTROL_FDS_MAX];
+	int n_fds;
+	struct transient *run;		/* this connection's "run", until it ends or detaches */
+	bool run_detach;
 	/* a start/stop/restart waiting for its services to settle */
 	enum wait_op op;
 	char **names;
@@ -66,5 +74,10 @@ const struct control__command *control__find_command(const char *name);
 void control__wait_clear(struct client *c);
 /* The client is going away: work under way for it must not answer it. */
 void control__detach(struct client *c);
+
+/* "run" and "signal" (control_run.c); the run of a client that goes away. */
+void control__cmd_run(struct client *c, const cJSON *req);
+void control__cmd_signal(struct client *c, const cJSON *req);
+void control__run_detach(struct client *c);
 
 #endif

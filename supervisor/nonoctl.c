@@ -64,6 +64,7 @@ enum names_spec {
 	NAMES_ANY,		/* [NAME...] */
 	NAMES_SOME,		/* NAME...|all */
 	NAMES_ONE,		/* NAME, sent as "name" */
+	NAMES_OWN,		/* the command parses the rest of the line itself (run) */
 };
 
 struct command;
@@ -72,6 +73,8 @@ struct args {
 	const struct command *cmd;
 	const char **names;
 	int n_names;
+	char **rest;		/* a command that parses its own arguments: them */
+	int n_rest;
 	unsigned set;		/* OPT_* given */
 	uint64_t timeout_ms;
 	long lines;
@@ -159,6 +162,11 @@ static int parse_args(struct args *a, int argc, char **argv)
 		}
 		if (options_done || arg[0] != '-' || arg[1] == '\0') {
 			a->cmd = find_command(arg);
+			if (a->cmd && a->cmd->names == NAMES_OWN) {
+				a->rest = argv + i + 1;
+				a->n_rest = argc - i - 1;
+				break;
+			}
 			if (a->cmd)
 				continue;
 			fprintf(stderr, "nonoctl: unknown command '%s'; try 'nonoctl help'\n", arg);
@@ -202,7 +210,7 @@ static int parse_args(struct args *a, int argc, char **argv)
 
 /* ---- protocol ---- */
 
-static int ctl_connect(void)
+int nonoctl_connect(void)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	size_t len = strlen(socket_path);
@@ -284,7 +292,7 @@ static cJSON *call(const struct args *a, FILE **keep)
 		fprintf(stderr, "nonoctl: request too long (limit %d bytes)\n", CONTROL_LINE_MAX);
 		goto free_buf;
 	}
-	fd = ctl_connect();
+	fd = nonoctl_connect();
 	if (fd < 0)
 		goto free_buf;
 	f = fdopen(fd, "r+");
@@ -518,6 +526,11 @@ static int cmd_version(const struct args *a)
 	return ret;
 }
 
+static int cmd_run(const struct args *a)
+{
+	return nonoctl_run(a->n_rest, a->rest);
+}
+
 static int cmd_help(const struct args *a)
 {
 	(void)a;
@@ -535,6 +548,8 @@ static const struct command commands[] = {
 	{ "audit", NAMES_ONE, 0, "audit verify: check the audit log's hash chain", cmd_audit },
 	{ "explain", NAMES_ONE, 0, "print a service's compiled sandbox policy", cmd_explain },
 	{ "credentials", NAMES_NONE, OPT_JSON, "check that each credential's key loads (never shows it)", cmd_credentials },
+	{ "run", NAMES_OWN, 0, "run a command as a transient service with this terminal; its exit "
+	  "status is ours (run --help: the flags)", cmd_run },
 	{ "shutdown", NAMES_NONE, 0, "stop every service, then the daemon", cmd_shutdown },
 	{ "version", NAMES_NONE, 0, "print client and daemon versions", cmd_version },
 	{ "help", NAMES_NONE, 0, "print this help", cmd_help },
@@ -564,6 +579,7 @@ static void usage(FILE *f)
 {
 	static const char *const names[] = {
 		[NAMES_NONE] = "", [NAMES_ANY] = " [NAME...]", [NAMES_SOME] = " NAME...|all", [NAMES_ONE] = " NAME",
+		[NAMES_OWN] = " [--name N] [--detach] [FLAGS] -- COMMAND...",
 	};
 	char line[160], label[64];
 

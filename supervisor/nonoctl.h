@@ -28,6 +28,11 @@ static inline double json_num(const cJSON *obj, const char *key)
 	return cJSON_IsNumber(item) && item->valuedouble > 0 ? item->valuedouble : 0;
 }
 
+/* A connection to the daemon's control socket, or -1 with a message printed. */
+int nonoctl_connect(void);
+/* `nonoctl run ARGS`: the exit status (the command's, 128+N, 125 when it could not start). */
+int nonoctl_run(int argc, char **argv);
+
 /* Print a status reply's "services" as a table (or as JSON): 0, EXIT_NOT_RUNNING, or 1 for a
  * bad reply. */
 int nonoctl_print_status(const cJSON *services, bool json);

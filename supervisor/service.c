@@ -1,5 +1,6 @@
 /* service: one supervised service at run time: its process, pipes, timers, log and cgroup. */
 #include "service.h"
+#include "service_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,6 @@
 #include "supervisor.h"
 #include "util.h"
 
-#define PARTIAL_FLUSH_MS 100	/* an unterminated line waits this long for its end */
 #define DRAIN_POLL_MS 5		/* after the main process exited: wait for the rest */
 #define DRAIN_MAX_MS 2000
 
@@ -52,88 +52,6 @@ static void event(struct service *s, const char *fmt, ...)
 	logfile_kick(&s->log);
 }
 
-/* ---- output capture ---- */
-
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	/* One loop, one thread: read_cb consumes the bytes before the next read. */
-	static char shared[64 * 1024];
-
-	*buf = uv_buf_init(shared, sizeof(shared));
-}
-
-static void maybe_finish(struct service *s);
-
-static void pause_pipes(struct service *s, bool pause);
-
-static void flush_partials(struct service *s)
-{
-	const char *stamp = stamp_now();
-
-	logbuf_flush(&s->lb_out, stamp, logfile_buf(&s->log));
-	logbuf_flush(&s->lb_err, stamp, logfile_buf(&s->log));
-	logfile_kick(&s->log);
-}
-
-static void flush_timer_cb(uv_timer_t *t)
-{
-	flush_partials(t->data);
-}
-
-static void read_cb(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
-{
-	struct service *s = stream->data;
-	struct logbuf *lb = stream == (uv_stream_t *)&s->out ? &s->lb_out : &s->lb_err;
-
-	if (n > 0) {
-		if (logbuf_feed(lb, stamp_now(), buf->base, (size_t)n, logfile_buf(&s->log)) < 0)
-			s->log.lost += (uint64_t)n;
-		logfile_kick(&s->log);
-		if (logbuf_pending(lb) && !uv_is_active((uv_handle_t *)&s->flush_timer))
-			uv_timer_start(&s->flush_timer, flush_timer_cb, PARTIAL_FLUSH_MS, 0);
-		if (logfile_full(&s->log))
-			pause_pipes(s, true);
-		return;
-	}
-	if (n == 0)
-		return;
-	/* EOF or error: this stream is done. */
-	uv_read_stop(stream);
-	stream->data = NULL;
-	maybe_finish(s);
-}
-
-
-static bool stream_open(const uv_pipe_t *p)
-{
-	return p->data != NULL;
-}
-
-static void pause_pipes(struct service *s, bool pause)
-{
-	uv_pipe_t *pipes[] = { &s->out, &s->err };
-
-	if (s->paused == pause)
-		return;
-	s->paused = pause;
-	for (size_t i = 0; i < ARRAY_SIZE(pipes); i++) {
-		if (!stream_open(pipes[i]))
-			continue;
-		if (pause)
-			uv_read_stop((uv_stream_t *)pipes[i]);
-		else
-			uv_read_start((uv_stream_t *)pipes[i], alloc_cb, read_cb);
-	}
-}
-
-static void log_drained(struct logfile *lf)
-{
-	struct service *s = lf->data;
-
-	if (s->paused && lf->pending.len < LOGFILE_PENDING_MAX / 2)
-		pause_pipes(s, false);
-}
-
 /* ---- signalling ---- */
 
 static void signal_all(struct service *s, int sig)
@@ -144,6 +62,15 @@ static void signal_all(struct service *s, int sig)
 		cgroup_signal(s->cgroup, sig);
 	else if (s->pid > 0)
 		kill(-s->pid, sig);	/* the service's own process group (setsid) */
+}
+
+int service_signal(struct service *s, int sig)
+{
+	if (s->pid <= 0 || s->exited)
+		return -ESRCH;	/* while !exited the pid, and so its group, cannot be reused */
+	if (kill(-s->pid, sig) == 0)
+		return 0;
+	return spawn_signal(s->pidfd, sig);	/* the helper has not made its session yet */
 }
 
 /* ---- the end of a run ---- */
@@ -240,7 +167,7 @@ static void finish(struct service *s)
 	uv_timer_stop(&s->drain_timer);
 	s->draining = false;
 	s->run_open = false;
-	flush_partials(s);
+	service__flush_output(s);
 	read_helper(s);	/* a failure text may still wait in the socket */
 	s->out.data = s->err.data = s->exit_watch.data = s->status_watch.data = s;
 	uv_close((uv_handle_t *)&s->out, run_closed_cb);
@@ -264,24 +191,24 @@ static void drain_timer_cb(uv_timer_t *t)
 	if (now_ms(s) >= s->drain_until) {
 		event(s, "processes of the service still hold its output after %ums; closing",
 		      DRAIN_MAX_MS);
-		pause_pipes(s, true);
+		service__pause_output(s, true);
 		finish(s);
 		return;
 	}
 	if (leftovers(s))
 		cgroup_signal(s->cgroup, SIGKILL);
-	maybe_finish(s);
+	service__maybe_finish(s);
 }
 
 /*
  * A run ends when the main process was reaped, both pipes reached EOF (so its last
  * output is in the log before "exited") and, with a cgroup, nothing of it is left.
  */
-static void maybe_finish(struct service *s)
+void service__maybe_finish(struct service *s)
 {
 	if (!s->exited || !s->run_open)
 		return;
-	if (!stream_open(&s->out) && !stream_open(&s->err) && !leftovers(s)) {
+	if (!service__stream_open(&s->out) && !service__stream_open(&s->err) && !leftovers(s)) {
 		finish(s);
 		return;
 	}
@@ -304,7 +231,7 @@ static void exit_cb(uv_poll_t *w, int status, int events)
 	s->exit = (struct state_input){ .exit_code = code, .exit_signal = sig };
 	/* What the main process started dies with it (KillMode=control-group). */
 	signal_all(s, SIGKILL);
-	maybe_finish(s);
+	service__maybe_finish(s);
 }
 
 /* ---- starting a run ---- */
@@ -369,17 +296,11 @@ static void close_fds(int *fds, size_t n)
 			close(fds[i]);
 }
 
-/* Open the read ends of the output pipes as libuv streams and start reading. */
-static void watch_output(struct service *s, int out_fd, int err_fd)
+/* The client's terminal is given to one spawn only: the child has it now, or never will. */
+static void stdio_release(struct service *s)
 {
-	uv_pipe_init(s->sv->loop, &s->out, 0);
-	uv_pipe_init(s->sv->loop, &s->err, 0);
-	uv_pipe_open(&s->out, out_fd);
-	uv_pipe_open(&s->err, err_fd);
-	s->out.data = s->err.data = s;
-	s->paused = false;
-	uv_read_start((uv_stream_t *)&s->out, alloc_cb, read_cb);
-	uv_read_start((uv_stream_t *)&s->err, alloc_cb, read_cb);
+	close_fds(s->stdio, ARRAY_SIZE(s->stdio));
+	s->stdio[0] = s->stdio[1] = s->stdio[2] = -1;
 }
 
 static void take_next_config(struct service *s)
@@ -549,6 +470,9 @@ static void spawn(struct service *s)
 	req.stdio[1] = fds[3];
 	req.stdio[2] = fds[5];
 	req.stdio[3] = fds[1];
+	/* nonoctl run: the client's terminal (the log pipes then see EOF at once). */
+	for (int i = 0; i < 3 && s->stdio[0] >= 0; i++)
+		req.stdio[i] = s->stdio[i];
 	run_cgroup_create(s);
 	req.cgroup_fd = s->cgroup_fd;
 	r = spawn_start(&req, &s->pid, &s->pidfd);
@@ -558,8 +482,10 @@ static void spawn(struct service *s)
 		join = true;
 		r = spawn_start(&req, &s->pid, &s->pidfd);
 	}
+	stdio_release(s);
 	if (r < 0)
 		goto fail;
+	s->last_pid = s->pid;
 	close_fds((int[]){ fds[1], fds[3], fds[5] }, 3);	/* the child's ends */
 	/* A plan that cannot be sent makes the helper fail with a reason: no start. */
 	send_plan(s, fds[0], join, &policy, why, sizeof(why));
@@ -578,7 +504,7 @@ static void spawn(struct service *s)
 	uv_poll_init(s->sv->loop, &s->status_watch, s->status_fd);
 	s->status_watch.data = s;
 	uv_poll_start(&s->status_watch, UV_READABLE, status_cb);
-	watch_output(s, fds[2], fds[4]);
+	service__watch_output(s, fds[2], fds[4]);
 	event(s, "started pid %d", (int)s->pid);
 	if (state_spawned(&s->sm, &s->cfg, now_ms(s)) == ACT_START_TIMER)
 		uv_timer_start(&s->timer, timer_cb, s->cfg.start_ms, 0);
@@ -685,6 +611,7 @@ struct service *service_new(struct supervisor *sv, struct service_config *cfg, c
 	s->status_fd = -1;
 	s->pidfd = -1;
 	s->cgroup_fd = -1;
+	s->stdio[0] = s->stdio[1] = s->stdio[2] = -1;
 	s->cfg = *cfg;
 	*cfg = (struct service_config){ 0 };
 	s->lb_out.tag = "out";
@@ -701,7 +628,7 @@ struct service *service_new(struct supervisor *sv, struct service_config *cfg, c
 		return NULL;
 	}
 	s->log.data = s;
-	s->log.drained = log_drained;
+	s->log.drained = service__log_drained;
 	uv_timer_init(sv->loop, &s->timer);
 	uv_timer_init(sv->loop, &s->flush_timer);
 	uv_timer_init(sv->loop, &s->drain_timer);
@@ -749,6 +676,7 @@ static void free_closed_cb(uv_handle_t *h)
 	if (--s->closing > 0)
 		return;
 	run_cgroup_release(s);
+	stdio_release(s);
 	credstore_free(&s->creds);
 	logbuf_free(&s->lb_out);
 	logbuf_free(&s->lb_err);
@@ -772,7 +700,7 @@ void service_free(struct service *s)
 	if (s->freeing)
 		return;
 	s->freeing = true;
-	flush_partials(s);
+	service__flush_output(s);
 	/* A credential load under way finishes first: its callback is the fifth closer. */
 	s->closing = s->creds_loading ? 5 : 4;
 	uv_close((uv_handle_t *)&s->timer, free_closed_cb);
@@ -785,62 +713,4 @@ void service_remove(struct service *s)
 {
 	s->removing = true;
 	feed(s, EV_STOP, NULL);
-}
-
-const char *service_kill_mode(const struct service *s)
-{
-	return cgroup_available() ? "cgroup" : "process-group";
-}
-
-cJSON *service_status_json(const struct service *s)
-{
-	const struct state_machine *sm = &s->sm;
-	uint64_t now = now_ms(s);
-	cJSON *o = cJSON_CreateObject();
-
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "name", s->cfg.name);
-	cJSON_AddStringToObject(o, "state", state_name(sm->state));
-	cJSON_AddStringToObject(o, "want", sm->want == WANT_UP ? "up" : "down");
-	if (s->pid > 0 && !s->exited)
-		cJSON_AddNumberToObject(o, "pid", s->pid);
-	else
-		cJSON_AddNullToObject(o, "pid");
-	if (state_has_process(sm->state))
-		cJSON_AddNumberToObject(o, "uptime_s", (double)((now - sm->started_at) / 1000));
-	else
-		cJSON_AddNullToObject(o, "uptime_s");
-	cJSON_AddNumberToObject(o, "restarts", sm->restarts);
-	if (sm->has_exit) {
-		cJSON *e = cJSON_AddObjectToObject(o, "last_exit");
-
-		if (sm->exit_code >= 0)
-			cJSON_AddNumberToObject(e, "code", sm->exit_code);
-		else
-			cJSON_AddStringToObject(e, "signal", config_signal_name(sm->exit_signal));
-	} else {
-		cJSON_AddNullToObject(o, "last_exit");
-	}
-	if (sm->state == ST_BACKOFF)
-		cJSON_AddNumberToObject(o, "next_restart_s",
-					sm->restart_at > now ? (double)(sm->restart_at - now) / 1000.0 : 0);
-	else
-		cJSON_AddNullToObject(o, "next_restart_s");
-	if (sm->reason[0])
-		cJSON_AddStringToObject(o, "reason", sm->reason);
-	else
-		cJSON_AddNullToObject(o, "reason");
-	cJSON_AddStringToObject(o, "log", s->log.path ? s->log.path : "");
-	cJSON_AddNumberToObject(o, "log_bytes_lost", (double)s->log.lost);
-	cJSON_AddStringToObject(o, "kill_mode", service_kill_mode(s));
-	cJSON_AddNumberToObject(o, "spawns", (double)s->spawns);
-	cJSON_AddStringToObject(o, "sandbox", s->cfg.sandbox ? "on" : "OFF");
-	cJSON_AddStringToObject(o, "profile", s->cfg.sandbox ?
-				(s->cfg.profile ? s->cfg.profile : "default") : "");
-	if (s->cfg.sandbox && state_has_process(sm->state) && s->pid > 0)
-		cJSON_AddStringToObject(o, "network", s->netns ? "netns" : "port-only (weaker)");
-	else
-		cJSON_AddNullToObject(o, "network");
-	return o;
 }

@@ -26,6 +26,9 @@ struct service {
 	struct state_machine sm;
 	uint64_t spawns;		/* start attempts so far (start/restart wait on it) */
 	bool removing;			/* dropped by a reload: freed once stopped */
+	bool transient;			/* nonoctl run: not from the configuration (transient.c) */
+	int stdio[3];			/* nonoctl run: the client's 0-2 for the next spawn instead of
+					   /dev/null and the log pipes (-1: none); closed once given */
 	bool freeing;
 
 	/* the current run */
@@ -48,6 +51,7 @@ struct service {
 	char creds_err[512];
 	struct proxy_session *session;	/* this run's phantom token and keys (NULL: none) */
 	pid_t pid;
+	pid_t last_pid;			/* of the latest spawn, kept after it ended */
 	bool exited;			/* exit_cb ran; waiting for the pipes and the cgroup */
 	struct state_input exit;
 	int handles;			/* run handles not yet closed (watches, pipes, proxy) */
@@ -73,6 +77,8 @@ void service_event(struct service *s, enum svc_event ev);
 void service_replace_config(struct service *s, struct service_config *cfg);
 /* A reload: the next session reads the keys again (a running one keeps its own). */
 void service_reread_credentials(struct service *s);
+/* Send sig to the service's process group, as a terminal's ^C would; -ESRCH: no process. */
+int service_signal(struct service *s, int sig);
 /* Stop (if needed), then free once everything is closed. */
 void service_remove(struct service *s);
 /* Release a service that has no process any more (asynchronous). */

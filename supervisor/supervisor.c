@@ -21,6 +21,7 @@
 #include "netns.h"
 #include "sandbox.h"
 #include "service.h"
+#include "transient.h"
 #include "util.h"
 
 /* "/a/b/c.ini" -> "/a/b", "/c.ini" -> "/" (config paths are absolute). */
@@ -162,6 +163,7 @@ static int audit_setup(struct supervisor *sv)
 static void teardown(struct supervisor *sv)
 {
 	control_close(sv);
+	transient_teardown(sv);
 	proxy_close(&sv->proxy, NULL);
 	uv_close((uv_handle_t *)&sv->audit_timer, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->trim_timer, close_cb_noop);
@@ -183,6 +185,7 @@ void supervisor_changed(struct supervisor *sv)
 	bool all_down = true;
 
 	control_notify(sv);
+	transient_changed(sv);
 	while (*pp) {
 		struct service *s = *pp;
 
@@ -250,12 +253,14 @@ static void proxy_limits_of(const struct config_proxy *cp, struct proxy_limits *
 int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t errlen)
 {
 	struct config next = { 0 };
-	struct service *old = sv->services, **tail = &sv->services;
+	struct service *old = sv->services, **tail = &sv->services, *kept = NULL, **kt = &kept;
 	int r;
 
 	r = config_load(&next, sv->config_path, err, errlen);
 	if (r == 0)
 		r = sandbox_check_config(&next, err, errlen);
+	if (r == 0)
+		r = transient_check_config(sv, &next, err, errlen);
 	if (r < 0) {
 		config_free(&next);
 		return r;
@@ -266,6 +271,19 @@ int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t err
 	cJSON_AddArrayToObject(reply, "changed");
 	cJSON_AddArrayToObject(reply, "unchanged");
 	sv->services = NULL;
+	/* nonoctl run's services are not the file's: they stay as they are, last. */
+	for (struct service **pp = &old; *pp;) {
+		struct service *s = *pp;
+
+		if (!s->transient) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		s->next = NULL;
+		*kt = s;
+		kt = &s->next;
+	}
 	for (size_t i = 0; i < next.n_services; i++) {
 		struct service_config *c = &next.services[i];
 		struct service **pp = &old, *s;
@@ -304,6 +322,7 @@ int supervisor_reload(struct supervisor *sv, cJSON *reply, char *err, size_t err
 		sv->dying = s;
 		service_remove(s);
 	}
+	*tail = kept;
 	/* Start the new ones only now, so the list is whole when they report. */
 	for (struct service *s = sv->services; s; s = s->next)
 		if (s->cfg.autostart && s->spawns == 0 && s->sm.state == ST_STOPPED &&

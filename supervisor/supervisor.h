@@ -13,6 +13,7 @@
 
 struct service;
 struct control;
+struct transient;
 
 struct supervisor {
 	uv_loop_t *loop;
@@ -22,8 +23,10 @@ struct supervisor {
 	char log_dir[PATH_MAX];
 	char **base_env;		/* what every service inherits: PATH, LANG, TZ... */
 	char exec_helper[PATH_MAX];	/* nono-exec, which builds each sandbox */
-	struct service *services;	/* the configured fleet, in file order */
+	struct service *services;	/* the fleet: the configuration's, in file order; then runs */
 	struct service *dying;		/* removed by a reload, still stopping */
+	struct transient *transients;	/* nonoctl run's, in the fleet (services) too */
+	unsigned run_seq;		/* the last run-N name given */
 	/* the running configuration's [credential:NAME] sections, in file order */
 	struct credential_config *credentials;
 	size_t n_credentials;
