@@ -84,16 +84,13 @@ static char *dir_name(const char *path, char *out, size_t len)
 	return out;
 }
 
-/*
- * The profile's network.credentials join the service's credentials =, each from its
- * [credential:NAME] section, else the keyring account NAME (as nono does).
- */
-static int profile_credentials(const struct config *cfg, struct service_config *sc,
-			       const struct policy *p, char *why, size_t len)
+int sandbox_profile_credentials(struct service_config *sc, const struct policy *p,
+				const struct credential_config *sections, size_t n_sections,
+				char *why, size_t len)
 {
 	for (size_t i = 0; p->credentials && p->credentials[i]; i++) {
 		const char *name = p->credentials[i];
-		const struct credential_config *sec = config_find_credential(cfg, name);
+		const struct credential_config *sec = NULL;
 		struct credential_config *defs, cd = {0};
 		char spec[CONFIG_NAME_MAX + 16];
 		size_t n = 0;
@@ -103,6 +100,9 @@ static int profile_credentials(const struct config *cfg, struct service_config *
 			have = have || strcmp(sc->credentials[n++], name) == 0;
 		if (have)
 			continue;
+		for (size_t k = 0; k < n_sections && !sec; k++)
+			if (strcmp(sections[k].name, name) == 0)
+				sec = &sections[k];
 		if (sec) {
 			if (config_credential_copy(&cd, sec) < 0)
 				return snprintf(why, len, "out of memory"), -ENOMEM;
@@ -148,7 +148,8 @@ int sandbox_check_config(struct config *cfg, char *err, size_t errlen)
 			snprintf(why, sizeof(why), "as root, a sandboxed service needs user = NAME "
 				 "(an unprivileged account), or sandbox = off");
 		} else if (sandbox_compile(sc, dir, &p, why, sizeof(why)) == 0) {
-			int rc = profile_credentials(cfg, sc, &p, why, sizeof(why));
+			int rc = sandbox_profile_credentials(sc, &p, cfg->credentials,
+							     cfg->n_credentials, why, sizeof(why));
 
 			if (rc == 0)
 				rc = sandbox_check_keys(sc, &p, why, sizeof(why));

@@ -38,6 +38,15 @@ int sandbox_explain(const struct service_config *sc, const char *config_dir, int
 		    struct buf *out, char *err, size_t errlen);
 
 /*
+ * The profile's network.credentials join the service's credentials, each from its section
+ * among sections (the configuration's [credential:NAME]), else the keyring account NAME (as
+ * nono does); optional: left out, and said, when the key is missing. 0 or a negative errno.
+ */
+int sandbox_profile_credentials(struct service_config *sc, const struct policy *p,
+				const struct credential_config *sections, size_t n_sections,
+				char *why, size_t len);
+
+/*
  * Refuse key files the sandbox could read: a file: (or systemd:) credential whose file lies
  * in a grant would hand the agent the key the proxy hides. 0, or -EACCES with err naming
  * the credential, the file and the grant.

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "exec.h"
-#include "creds.h"
 #include "log.h"
 #include "policy.h"
 #include "sandbox.h"
@@ -99,51 +98,6 @@ static int fleet_credentials(struct supervisor *sv, const struct run_opts *o,
 	return 0;
 }
 
-/*
- * The profile's network.credentials join the command's, as a service's do: each from the
- * fleet's [credential:NAME], else the keyring; optional (left out when its key is missing).
- */
-static int profile_credentials(struct supervisor *sv, struct service_config *sc,
-			       const struct policy *p, char *err, size_t errlen)
-{
-	for (size_t i = 0; p->credentials && p->credentials[i]; i++) {
-		const char *name = p->credentials[i];
-		const struct credential_config *sec = fleet_credential(sv, name);
-		struct credential_config cd = { 0 }, *defs;
-		char spec[CONFIG_NAME_MAX + 16], why[256];
-		size_t n = 0;
-		bool have = false;
-
-		while (sc->credentials && sc->credentials[n])
-			have = have || strcmp(sc->credentials[n++], name) == 0;
-		if (have)
-			continue;
-		snprintf(spec, sizeof(spec), "keyring:%s", name);
-		if (sec && config_credential_copy(&cd, sec) < 0)
-			return snprintf(err, errlen, "out of memory"), -ENOMEM;
-		if (!sec) {
-			cd.name = strdup(name);
-			cd.source = strdup(spec);
-		}
-		if (!cd.name || !cd.source ||
-		    (!sec && creds_parse_source(spec, &cd.src, why, sizeof(why)) < 0)) {
-			config_credential_release(&cd);
-			return snprintf(err, errlen, "the profile's credential '%s': %s", name,
-					cd.name && cd.source ? why : "out of memory"), -EINVAL;
-		}
-		cd.optional = true;
-		defs = realloc(sc->credential_defs, (n + 1) * sizeof(*defs));
-		if (defs)
-			sc->credential_defs = defs;
-		if (!defs || config_strv_add(&sc->credentials, strdup(name)) < 0) {
-			config_credential_release(&cd);
-			return snprintf(err, errlen, "out of memory"), -ENOMEM;
-		}
-		defs[n] = cd;
-	}
-	return 0;
-}
-
 /* The policy compiles, the profile's credentials join, and no key file is in a grant. */
 static int check_sandbox(struct supervisor *sv, struct service_config *sc, const char *cwd,
 			 char *err, size_t errlen)
@@ -155,7 +109,10 @@ static int check_sandbox(struct supervisor *sv, struct service_config *sc, const
 	r = sandbox_compile(sc, cwd, &p, why, sizeof(why));
 	if (r < 0)
 		return snprintf(err, errlen, "sandbox: %s", why), r;
-	r = profile_credentials(sv, sc, &p, err, errlen);
+	r = sandbox_profile_credentials(sc, &p, sv->credentials, sv->n_credentials, why,
+					sizeof(why));
+	if (r < 0)
+		snprintf(err, errlen, "the profile's credentials: %s", why);
 	if (r == 0)
 		r = sandbox_check_keys(sc, &p, err, errlen);
 	policy_free(&p);
