@@ -175,6 +175,25 @@ all_gone() {	# PID...
 # gives services a clean environment). Tests that check line numbers write their file as is.
 # These suites test the supervisor core: a service that names no profile gets
 # "sandbox = off" (unless IT_SANDBOX=on); the sandbox itself is tested by tests/probes.
+# bus_conf FILE RUNDIR: a session bus configuration listening in RUNDIR with no service
+# directories, so nothing is activated behind a test's back (the keyring tests start their own).
+bus_conf() {
+	cat >"$1" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=$2</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+EOF
+}
+
 write_ini() {
 	local file=${1:-$INI}
 	{

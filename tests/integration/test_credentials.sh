@@ -356,20 +356,7 @@ setup_keyring() {
 	mkdir -p "$T/home" "$T/run"
 	chmod 700 "$T/home" "$T/run"
 	# as in test_keyring.sh: a session bus that activates nothing behind our back
-	cat >"$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=$T/run</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
+	bus_conf "$T/bus.conf" "$T/run"
 }
 
 # keyring_daemon: in a fresh session bus, gnome-keyring unlocked with $PW holding item

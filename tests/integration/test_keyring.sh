@@ -19,20 +19,7 @@ setup_keyring() {
 	chmod 700 "$T/home" "$T/run"
 	# A session bus with no service directories: nothing is activated behind our back, so
 	# the only Secret Service is the one a test starts (and "none" stays none).
-	cat >"$T/bus.conf" <<EOF
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=$T/run</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-EOF
+	bus_conf "$T/bus.conf" "$T/run"
 }
 
 # session MODE SCRIPT: run the sh SCRIPT in a fresh session bus. MODE: unlocked (gnome-keyring

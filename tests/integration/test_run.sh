@@ -341,20 +341,7 @@ test_openai_sdk_keyring_credential() {
 	sdk_flags
 	mkdir -p "$W/kr/home" "$W/kr/run" "$W/res"
 	chmod 700 "$W/kr/home" "$W/kr/run"
-	cat >"$W/kr/bus.conf" <<-EOF
-	<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-	 "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-	<busconfig>
-	  <type>session</type>
-	  <listen>unix:dir=$W/kr/run</listen>
-	  <auth>EXTERNAL</auth>
-	  <policy context="default">
-	    <allow send_destination="*" eavesdrop="true"/>
-	    <allow eavesdrop="true"/>
-	    <allow own="*"/>
-	  </policy>
-	</busconfig>
-	EOF
+	bus_conf "$W/kr/bus.conf" "$W/kr/run"
 	printf '%s' "$REAL" >"$W/kr/real"
 	# shellcheck disable=SC2016
 	(cd "$P" && env -i PATH="$PATH" HOME="$W/kr/home" XDG_RUNTIME_DIR="$W/kr/run" NONO_IT_DIR="$T" \
