@@ -75,9 +75,57 @@ static void clean(char *dst, size_t cap, const char *src, bool is_path)
 			dst[i] = '?';
 }
 
-static double json_uint(uint64_t v)
+/* A count as JSON (and cJSON, which reads numbers as doubles) keeps it exactly. */
+static unsigned long long json_uint(uint64_t v)
 {
-	return (double)(v > JSON_MAX_INT ? JSON_MAX_INT : v);
+	return v > JSON_MAX_INT ? JSON_MAX_INT : v;
+}
+
+/*
+ * ,"key":"value" with value escaped as cJSON prints strings (the reader is cJSON; the
+ * records are written here, on every request, without building a tree).
+ */
+static int json_field(struct buf *out, const char *key, const char *v)
+{
+	static const char hex[] = "0123456789abcdef";
+	int r = buf_printf(out, ",\"%s\":\"", key);
+
+	for (; r == 0 && *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+		char esc[7] = {'\\', 0};
+
+		switch (ch) {
+		case '"':
+		case '\\':
+			esc[1] = (char)ch;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			if (ch >= 0x20) {
+				r = buf_append(out, v, 1);
+				continue;
+			}
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 15];
+		}
+		r = buf_append(out, esc, strlen(esc));
+	}
+	return r < 0 ? r : buf_append(out, "\"", 1);
 }
 
 int audit_format(const struct audit_entry *e, const char prev[AUDIT_HASH_HEX_LEN + 1],
@@ -87,9 +135,7 @@ int audit_format(const struct audit_entry *e, const char prev[AUDIT_HASH_HEX_LEN
 	char method[AUDIT_METHOD_MAX + 1], host[AUDIT_HOST_MAX + 1], path[AUDIT_PATH_MAX + 1];
 	char reason[AUDIT_REASON_MAX + 1];
 	struct timespec ts = e->time;
-	cJSON *o;
-	char *s;
-	int r = -ENOMEM;
+	int r;
 
 	if (ts.tv_sec == 0 && ts.tv_nsec == 0)
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -105,40 +151,29 @@ int audit_format(const struct audit_entry *e, const char prev[AUDIT_HASH_HEX_LEN
 	clean(path, AUDIT_PATH_MAX, e->path, true);
 	clean(reason, AUDIT_REASON_MAX, e->reason, false);
 
-	o = cJSON_CreateObject();
-	if (!o)
-		return -ENOMEM;
 	/* The field order is the line format: keep it in step with `fields` below. */
-	if (!cJSON_AddStringToObject(o, "time", stamp) ||
-	    !cJSON_AddStringToObject(o, "service", service) ||
-	    !cJSON_AddStringToObject(o, "session", session) ||
-	    !cJSON_AddStringToObject(o, "kind", (unsigned)e->kind < ARRAY_SIZE(kind_names)
-							? kind_names[e->kind]
-							: kind_names[AUDIT_KIND_NONE]) ||
-	    !cJSON_AddStringToObject(o, "method", method) ||
-	    !cJSON_AddStringToObject(o, "host", host) ||
-	    !cJSON_AddStringToObject(o, "path", path) ||
-	    !cJSON_AddNumberToObject(o, "status",
-				     e->status > 0 && e->status < 1000 ? e->status : 0) ||
-	    !cJSON_AddNumberToObject(o, "bytes_in", json_uint(e->bytes_in)) ||
-	    !cJSON_AddNumberToObject(o, "bytes_out", json_uint(e->bytes_out)) ||
-	    !cJSON_AddNumberToObject(o, "duration_ms", json_uint(e->duration_ms)) ||
-	    !cJSON_AddStringToObject(o, "decision",
-				     (unsigned)e->decision < ARRAY_SIZE(decision_names)
-					     ? decision_names[e->decision]
-					     : decision_names[AUDIT_ERROR]) ||
-	    !cJSON_AddStringToObject(o, "reason", reason) ||
-	    !cJSON_AddStringToObject(o, "prev", prev))
-		goto out_delete;
-	s = cJSON_PrintUnformatted(o);
-	if (!s)
-		goto out_delete;
-	if (buf_append(out, s, strlen(s)) == 0 && buf_append(out, "\n", 1) == 0)
-		r = 0;
-	cJSON_free(s);
-out_delete:
-	cJSON_Delete(o);
-	return r;
+	r = buf_printf(out, "{\"time\":\"%s\"", stamp);
+	r = r < 0 ? r : json_field(out, "service", service);
+	r = r < 0 ? r : json_field(out, "session", session);
+	r = r < 0 ? r : json_field(out, "kind", (unsigned)e->kind < ARRAY_SIZE(kind_names)
+						    ? kind_names[e->kind]
+						    : kind_names[AUDIT_KIND_NONE]);
+	r = r < 0 ? r : json_field(out, "method", method);
+	r = r < 0 ? r : json_field(out, "host", host);
+	r = r < 0 ? r : json_field(out, "path", path);
+	r = r < 0 ? r
+		  : buf_printf(out, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+				    "\"duration_ms\":%llu",
+			       e->status > 0 && e->status < 1000 ? e->status : 0,
+			       json_uint(e->bytes_in), json_uint(e->bytes_out),
+			       json_uint(e->duration_ms));
+	r = r < 0 ? r : json_field(out, "decision", (unsigned)e->decision < ARRAY_SIZE(decision_names)
+							? decision_names[e->decision]
+							: decision_names[AUDIT_ERROR]);
+	r = r < 0 ? r : json_field(out, "reason", reason);
+	r = r < 0 ? r : json_field(out, "prev", prev);
+	r = r < 0 ? r : buf_append(out, "}\n", 2);
+	return r < 0 ? -ENOMEM : 0;
 }
 
 /* Checking a line */

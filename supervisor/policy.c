@@ -301,31 +301,13 @@ fail:
 	return rc;
 }
 
-static int bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(p = buf_reserve(b, (size_t)n + 1)))
-		return -ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
-}
-
 static int list_line(struct buf *b, const char *title, char **v)
 {
-	int rc = bprintf(b, "%s", title);
+	int rc = buf_printf(b, "%s", title);
 
 	for (size_t i = 0; rc == 0 && v && v[i]; i++)
-		rc = bprintf(b, "%s%s", i ? ", " : " ", v[i]);
-	return rc ? rc : bprintf(b, "%s\n", v && v[0] ? "" : " (none)");
+		rc = buf_printf(b, "%s%s", i ? ", " : " ", v[i]);
+	return rc ? rc : buf_printf(b, "%s\n", v && v[0] ? "" : " (none)");
 }
 
 int policy_explain(const struct policy *p, int landlock_abi, struct buf *out)
@@ -333,37 +315,37 @@ int policy_explain(const struct policy *p, int landlock_abi, struct buf *out)
 	size_t n_hosts = 0;
 	int rc;
 
-	rc = bprintf(out, "profile: %s\n", p->profile ? p->profile : "(none)");
+	rc = buf_printf(out, "profile: %s\n", p->profile ? p->profile : "(none)");
 	if (rc == 0 && p->sandbox_off)
-		return bprintf(
+		return buf_printf(
 		    out,
 		    "sandbox: OFF (sandbox = off in services.ini): the service runs UNCONFINED\n");
 	if (rc == 0 && p->allow_degraded)
-		rc = bprintf(out, "degraded: allowed (allow_degraded = true): missing kernel "
+		rc = buf_printf(out, "degraded: allowed (allow_degraded = true): missing kernel "
 				  "features are not fatal\n");
 	if (rc == 0)
-		rc = bprintf(out, "workdir: %s\nfilesystem (%zu grants; everything else denied):\n",
+		rc = buf_printf(out, "workdir: %s\nfilesystem (%zu grants; everything else denied):\n",
 			     p->workdir ? p->workdir : "(none)", p->n_paths);
 	for (size_t i = 0; rc == 0 && i < p->n_paths; i++) {
 		const struct policy_path *pp = &p->paths[i];
 
-		rc = bprintf(out, "  %-3s %-4s %-44s %s%s\n", rights[pp->access & 3],
+		rc = buf_printf(out, "  %-3s %-4s %-44s %s%s\n", rights[pp->access & 3],
 			     pp->is_file ? "file" : "dir", pp->path, pp->origin ? pp->origin : "",
 			     landlock_abi > 0 && landlock_abi < 3 && !(pp->access & POLICY_WRITE)
 				 ? " (truncate not restricted below Landlock ABI 3)"
 				 : "");
 	}
 	if (rc == 0)
-		rc = bprintf(out, "denied (%zu):\n", p->n_denies);
+		rc = buf_printf(out, "denied (%zu):\n", p->n_denies);
 	for (size_t i = 0; rc == 0 && i < p->n_denies; i++)
-		rc = bprintf(out, "  %-53s %s\n", p->denies[i].path,
+		rc = buf_printf(out, "  %-53s %s\n", p->denies[i].path,
 			     p->denies[i].origin ? p->denies[i].origin : "");
 	while (p->allow_hosts && p->allow_hosts[n_hosts])
 		n_hosts++;
 	if (rc == 0 && p->net == POLICY_NET_BLOCKED)
-		rc = bprintf(out, "network: blocked (private network namespace, no proxy)\n");
+		rc = buf_printf(out, "network: blocked (private network namespace, no proxy)\n");
 	else if (rc == 0)
-		rc = bprintf(out,
+		rc = buf_printf(out,
 			     "network: proxy only (private network namespace)%s%s%s\n"
 			     "  allowed hosts (%zu)%s\n",
 			     p->network_profile ? ", network profile '" : "",
@@ -371,16 +353,16 @@ int policy_explain(const struct policy *p, int landlock_abi, struct buf *out)
 			     p->network_profile ? "'" : "", n_hosts,
 			     n_hosts ? ":" : ": none (credential routes only)");
 	for (size_t i = 0; rc == 0 && p->net != POLICY_NET_BLOCKED && i < n_hosts; i++)
-		rc = bprintf(out, "    %s\n", p->allow_hosts[i]);
+		rc = buf_printf(out, "    %s\n", p->allow_hosts[i]);
 	if (rc == 0)
 		rc = list_line(out, "  credentials:", p->credentials);
 	if (rc == 0)
 		rc =
-		    bprintf(out, "unix sockets: %s\n",
+		    buf_printf(out, "unix sockets: %s\n",
 			    p->allow_unix_sockets ? "pathname sockets ALLOWED (profile grants them)"
 						  : "pathname sockets denied");
 	if (rc == 0 && !p->env_allow)
-		rc = bprintf(out, "environment: a safe base (PATH, HOME, LANG, TZ, ...)\n");
+		rc = buf_printf(out, "environment: a safe base (PATH, HOME, LANG, TZ, ...)\n");
 	else if (rc == 0)
 		rc = list_line(out, "environment: only", p->env_allow);
 	if (rc == 0 && p->env_deny && p->env_deny[0])
@@ -388,7 +370,7 @@ int policy_explain(const struct policy *p, int landlock_abi, struct buf *out)
 	if (rc == 0 && p->env_set && p->env_set[0])
 		rc = list_line(out, "  set:", p->env_set);
 	for (size_t i = 0; rc == 0 && p->warnings && p->warnings[i]; i++)
-		rc = bprintf(out, "%s%s\n", i ? "  " : "warnings:\n  ", p->warnings[i]);
+		rc = buf_printf(out, "%s%s\n", i ? "  " : "warnings:\n  ", p->warnings[i]);
 	return rc;
 }
 

@@ -233,17 +233,18 @@ static void stub_data(struct proxy_conn *c, const char *p, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n && c->status < 2; i++) {
+	for (i = 0; i < n && c->newlines < 2; i++) {
 		if (p[i] == '\n')
-			c->status++;
+			c->newlines++;
 		else if (p[i] != '\r')
-			c->status = 0;
+			c->newlines = 0;
 	}
 	c->bytes_in += i;
 	if (c->bytes_in > HTTP_HEAD_MAX)
 		proxy__reply(c, 431, "the request head is larger than 65536 bytes", AUDIT_DENY);
-	else if (c->status == 2)
-		proxy__reply(c, 503, "the nono-supervise credential proxy is not enabled yet",
+	else if (c->newlines == 2)
+		proxy__reply(c, 503,
+			     "nothing to proxy: the service has no credentials and no allowed hosts",
 			     AUDIT_DENY);
 }
 

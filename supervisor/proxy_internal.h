@@ -84,6 +84,7 @@ struct proxy_conn {
 	bool up_paused;	   /* upstream reads stopped for the client's write queue */
 	bool up_reused;	   /* the upstream connection came from the pool */
 	uint64_t deadline; /* for the whole head */
+	unsigned newlines; /* the stub: line ends in a row ('\r' aside), 2 ends the head */
 
 	const struct proxy_session *s; /* whose request this is (NULL: none yet) */
 	struct exchange *x; /* NULL between requests */

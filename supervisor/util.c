@@ -1,6 +1,8 @@
 /* util: small shared helpers (growable byte buffer, time stamps, formatting). */
 #include "util.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,24 @@ char *buf_reserve(struct buf *b, size_t n)
 		b->cap = cap;
 	}
 	return b->data + b->len;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !(p = buf_reserve(b, (size_t)n + 1)))
+		return -ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
 }
 
 int buf_append(struct buf *b, const void *data, size_t n)

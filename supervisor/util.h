@@ -17,6 +17,8 @@ struct buf {
 /* Make room for n more bytes; returns a pointer to the free space or NULL (ENOMEM). */
 char *buf_reserve(struct buf *b, size_t n);
 int buf_append(struct buf *b, const void *data, size_t n);
+/* Append printf output (no NUL counted): 0 or -ENOMEM. */
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);		/* len = 0, keeps memory */
 void buf_free(struct buf *b);
 /* Swap the contents of two buffers. */

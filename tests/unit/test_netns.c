@@ -726,8 +726,8 @@ Test(privs, helper_sequence, .timeout = 30)
 /* ---- the proxy stub ---- */
 
 #define BODY_503                                                                            \
-	"{\"error\":{\"type\":\"proxy_unavailable\",\"message\":\"the nono-supervise "      \
-	"credential proxy is not enabled yet\"}}"
+	"{\"error\":{\"type\":\"proxy_unavailable\",\"message\":\"nothing to proxy: the "   \
+	"service has no credentials and no allowed hosts\"}}"
 #define REQUEST "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 static const char *reply_503(void)
