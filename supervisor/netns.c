@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FDS_MAX 4	/* room to notice (and close) a sender that passes more than one */
@@ -279,4 +280,19 @@ int netns_recv_fd(int sock, int *fd, char *buf, size_t buflen, size_t *nread)
 	*nread = (size_t)n - 1;
 	*fd = fds[0];
 	return NETNS_RECV_FD;
+}
+
+bool netns_available(void)
+{
+	char err[256];
+	pid_t pid = fork();
+	int st = 0;
+
+	if (pid == 0)
+		_exit(netns_create(err, sizeof(err)) < 0);
+	if (pid < 0)
+		return true; /* then each start finds out for itself */
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }

@@ -2,6 +2,7 @@
 #ifndef NONO_NETNS_H
 #define NONO_NETNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The port of the proxy listener on 127.0.0.1 in every service's netns (each reuses it). */
@@ -26,6 +27,12 @@
  * errno (-EPERM: no way to make one here).
  */
 int netns_create(char *err, size_t errlen);
+
+/*
+ * Can a private network namespace be made here? A child tries netns_create(), as the exec
+ * helper would (a fork: call it once, at start).
+ */
+bool netns_available(void);
 
 /* A CLOEXEC TCP listener on 127.0.0.1:port (SO_REUSEADDR, backlog NETNS_BACKLOG). */
 int netns_listen(int port, int *fd, char *err, size_t errlen);

@@ -382,8 +382,9 @@ static void verbose(struct run *r)
 
 		while (r->policy.allow_hosts && r->policy.allow_hosts[n])
 			n++;
-		say("network: a private namespace; the proxy on 127.0.0.1:%d lets through %zu "
-		    "host%s%s%s",
+		say("network: %s; the proxy on 127.0.0.1:%d lets through %zu host%s%s%s",
+		    r->px.shared ? "NO namespace here, the Landlock port rule only (weaker)"
+				 : "a private namespace",
 		    NETNS_PROXY_PORT, n, n == 1 ? "" : "s",
 		    r->policy.network_profile ? " of network profile " : "",
 		    r->policy.network_profile ? r->policy.network_profile : "");
@@ -512,6 +513,11 @@ int run_main(int argc, char **argv)
 	r.px.data = &r;
 	rc = proxy_session_new(&r.px, &r.session, r.sc.name, r.creds.creds, r.creds.n, &r.policy,
 			       NULL, err, sizeof(err));
+	/* No namespace to put a listener in: one on our 127.0.0.1, told the token, as the
+	 * daemon does (the command is then confined by the Landlock port rule only). */
+	if (rc == 0 && r.policy.net == POLICY_NET_PROXY && !netns_available() &&
+	    proxy_shared_open(&r.px, NETNS_PROXY_PORT, err, sizeof(err)) < 0)
+		say("no network namespace here and %s: the command gets no proxy", err);
 	if (rc == 0 && r.opts.verbose)
 		verbose(&r);
 	if (rc == 0)

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -105,22 +104,6 @@ static void audit_timer_cb(uv_timer_t *t)
 	sv->audit_work.data = sv;
 	if (uv_queue_work(sv->loop, &sv->audit_work, audit_work_cb, audit_done_cb) == 0)
 		sv->audit_flushing = true;
-}
-
-/* Can services get a private network namespace here? A child tries, as the exec helper would. */
-static bool netns_works(void)
-{
-	char err[256];
-	pid_t pid = fork();
-	int st = 0;
-
-	if (pid == 0)
-		_exit(netns_create(err, sizeof(err)) < 0);
-	if (pid < 0)
-		return true;	/* then each service finds out for itself */
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /*
@@ -410,7 +393,7 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 	uv_timer_start(&sv->trim_timer, trim_timer_cb, TRIM_MS, TRIM_MS);
 	uv_unref((uv_handle_t *)&sv->trim_timer);
 	sv->proxy.audit = &sv->audit;
-	if (!netns_works()) {
+	if (!netns_available()) {
 		r = proxy_shared_open(&sv->proxy, NETNS_PROXY_PORT, err, sizeof(err));
 		if (r < 0)
 			log_warn("no network namespaces here and %s: services get no credential "

@@ -59,6 +59,8 @@ run_setup() {
 	#!/bin/sh
 	exec unshare -m sh -c 'mount --bind "\$0" /etc/passwd &&
 		if [ "\${NONO_AS:-}" = nobody ]; then exec setpriv --reuid=65534 --regid=65534 --clear-groups "\$@"; fi &&
+		if [ "\${NONO_AS:-}" = nobody-no-netns ]; then
+			exec setpriv --reuid=65534 --regid=65534 --clear-groups "$HELPER" deny-unshare "\$@"; fi &&
 		exec "\$@"' "$W/passwd" "$SUPERVISE" run "\$@"
 	EOF
 	chmod 755 "$W/nono-run"
@@ -689,6 +691,21 @@ test_profile_credentials() {
 		--credential-upstream "openai=https://127.0.0.1:$UP_PORT/v1" --credential-ca "openai=$PKI/ca.pem" \
 		-- node my_agent.js sdk "$W/keys/openai"
 	assert_rc 0 "codex with the key; stderr: $ERR"
+	assert_sdk_outcome
+}
+
+# No network namespace at all (an unprivileged caller, unshare denied): run opens one shared
+# listener on 127.0.0.1:8383 itself, and the SDK still gets through with the phantom only.
+test_no_netns_shared_listener() {
+	run_setup
+	pki_setup
+	key_setup
+	chown -R 65534:65534 "$W/keys"
+	start_upstream api
+	sdk_flags
+	NONO_AS=nobody-no-netns run_split nono "${SDK_FLAGS[@]}" \
+		--credential-source "openai=file:$W/keys/openai" -- node my_agent.js sdk "$W/keys/openai"
+	assert_rc 0 "the SDK run without a netns; stderr: $ERR"
 	assert_sdk_outcome
 }
 
