@@ -43,10 +43,14 @@ sys.exit(0 if any(s["name"] == sys.argv[1] for s in json.load(sys.stdin)) else 1
 
 test_output_goes_to_the_terminal_not_the_log() {
 	setup
-	run_split nrun --name out -- sh -c 'echo to-stdout; echo to-stderr >&2; ls /proc/$$/fd | tr "\n" " "'
+	# ls lists the shell's fds straight to stdout: a pipeline's pipe (or the shell's own glob
+	# of the directory) would show up among them
+	run_split nrun --name out -- sh -c 'echo to-stdout; echo to-stderr >&2; ls /proc/$$/fd'
 	assert_rc 0 "nonoctl run"
 	assert_eq "to-stdout
-0 1 2 " "$OUT" "the command's stdout (and its descriptors)"
+0
+1
+2" "$OUT" "the command's stdout (and its descriptors)"
 	assert_eq "to-stderr" "$ERR" "the command's stderr"
 	[ -f "$LOGDIR/out.log" ] || fail "no log file $LOGDIR/out.log after the run"
 	assert_eq "" "$(log_text out out)$(log_text out err)" "output in the log"
