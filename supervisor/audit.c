@@ -391,9 +391,7 @@ int audit_flush(struct audit *a)
 		r = write_all(a->fd, a->inflight.data, a->inflight.len, &done);
 
 	pthread_mutex_lock(&a->lock);
-	if (done < a->inflight.len)
-		memmove(a->inflight.data, a->inflight.data + done, a->inflight.len - done);
-	a->inflight.len -= done;
+	buf_consume(&a->inflight, done);
 	a->queued -= done;
 	a->last_error = r;
 	pthread_mutex_unlock(&a->lock);

@@ -206,10 +206,7 @@ static void process_lines(struct client *c)
 		start += len + 1;
 	}
 	c->in_dispatch = false;
-	if (start) {
-		memmove(c->in.data, c->in.data + start, c->in.len - start);
-		c->in.len -= start;
-	}
+	buf_consume(&c->in, start);
 	if (c->in.len > CONTROL_LINE_MAX && !c->closing)
 		send_final_error(c, "request longer than %d bytes", CONTROL_LINE_MAX);
 }

@@ -11,6 +11,22 @@
 /* What every service inherits from the supervisor; nothing else of its environment. */
 static const char *const inherited_env[] = { "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ" };
 
+char *env_entry(const char *key, const char *value)
+{
+	size_t len;
+	char *e;
+
+	if (!value)
+		value = getenv(key);
+	if (!value)
+		return NULL;
+	len = strlen(key) + strlen(value) + 2;
+	e = malloc(len);
+	if (e)
+		snprintf(e, len, "%s=%s", key, value);
+	return e;
+}
+
 char **env_base(void)
 {
 	char **env = calloc(ARRAY_SIZE(inherited_env) + 1, sizeof(*env));
@@ -19,18 +35,13 @@ char **env_base(void)
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(inherited_env); i++) {
-		const char *v = getenv(inherited_env[i]);
-		size_t len;
+		const char *k = inherited_env[i];
 
-		if (!v && strcmp(inherited_env[i], "PATH") == 0)
-			v = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-		if (!v)
-			continue;
-		len = strlen(inherited_env[i]) + strlen(v) + 2;
-		env[n] = malloc(len);
-		if (!env[n])
-			break;
-		snprintf(env[n++], len, "%s=%s", inherited_env[i], v);
+		env[n] = env_entry(k, strcmp(k, "PATH") == 0 && !getenv(k)
+					  ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+					  : NULL);
+		if (env[n])
+			n++;
 	}
 	return env;
 }

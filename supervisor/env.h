@@ -4,6 +4,9 @@
 
 #include "policy.h"
 
+/* "KEY=value" (malloc'd), value NULL: ours; NULL if we have none (or no memory). */
+char *env_entry(const char *key, const char *value);
+
 /* PATH (a default if unset), LANG, LC_ALL, LC_CTYPE and TZ as we have them. Free with strv. */
 char **env_base(void);
 

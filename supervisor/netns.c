@@ -296,3 +296,20 @@ bool netns_available(void)
 		;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
+
+int netns_read_report(int sock, int *fd, char *msg, size_t size, size_t *len)
+{
+	char buf[256];
+	size_t n;
+	int r;
+
+	do {
+		r = netns_recv_fd(sock, fd, buf, sizeof(buf), &n);
+		if (r > 0 && n && *len + n < size) {
+			memcpy(msg + *len, buf, n);
+			*len += n;
+			msg[*len] = '\0';
+		}
+	} while (r == NETNS_RECV_TEXT);
+	return r;
+}

@@ -53,4 +53,11 @@ int netns_send_fd(int sock, int fd);
  */
 int netns_recv_fd(int sock, int *fd, char *buf, size_t buflen, size_t *nread);
 
+/*
+ * Read the exec helper's report until the listener (NETNS_RECV_FD, *fd set), EOF
+ * (NETNS_RECV_EOF), -EAGAIN or an error; its words are appended to msg[*len..size), which
+ * stays NUL-terminated (what does not fit is dropped).
+ */
+int netns_read_report(int sock, int *fd, char *msg, size_t size, size_t *len);
+
 #endif

@@ -25,6 +25,8 @@ struct cwrite {
 };
 
 static void accept_one(struct proxy_listener *pl);
+static void client_read(struct proxy_conn *c, bool on);
+static void client_data(struct proxy_conn *c, const char *p, size_t n);
 
 /* A listener with sessions behind it (else the stub). */
 static bool serving(const struct proxy_listener *pl)
@@ -55,22 +57,6 @@ void proxy_init(struct proxy *px, uv_loop_t *loop, const struct proxy_limits *li
 	else
 		proxy_limits_default(&px->limits);
 	upstream_pool_init(&px->pool, PROXY_POOL_PER_HOST, PROXY_POOL_IDLE_MS);
-}
-
-
-void buf_wipe_free(struct buf *b)
-{
-	if (b->data)
-		explicit_bzero(b->data, b->cap);
-	buf_free(b);
-}
-
-void buf_consume(struct buf *b, size_t n)
-{
-	if (n == 0)
-		return;
-	memmove(b->data, b->data + n, b->len - n);
-	b->len -= n;
 }
 
 static void listener_maybe_done(struct proxy_listener *pl)
@@ -214,7 +200,7 @@ static void shutdown_cb(uv_shutdown_t *req, int status)
 static void end_output(struct proxy_conn *c, uint64_t ms)
 {
 	c->state = CONN_REPLY;
-	proxy__read(c, !c->peer_eof);
+	client_read(c, !c->peer_eof);
 	proxy__timer(c, ms);
 	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, shutdown_cb) < 0)
 		proxy__conn_close(c);
@@ -270,13 +256,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			proxy__conn_close(c);
 			return;
 		}
-		proxy__read(c, false);
+		client_read(c, false);
 		return;
 	}
 	if (c->state == CONN_REPLY || c->state == CONN_LINGER)
 		return; /* discarded */
 	if (serving(c->pl)) {
-		proxy__client_data(c, buf->base, (size_t)nread);
+		client_data(c, buf->base, (size_t)nread);
 		return;
 	}
 	stub_data(c, buf->base, (size_t)nread);
@@ -291,7 +277,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	proxy__timer(c, left < c->pl->px->limits.idle_ms ? left : c->pl->px->limits.idle_ms);
 }
 
-void proxy__read(struct proxy_conn *c, bool on)
+static void client_read(struct proxy_conn *c, bool on)
 {
 	if (on == c->reading)
 		return;
@@ -313,7 +299,7 @@ void proxy__update_read(struct proxy_conn *c)
 		on = !c->peer_eof &&
 		     (c->req_done ? c->in.len < c->pl->px->limits.header_bytes
 				  : !c->up || c->up->inflight <= PROXY_PIPE_MAX);
-	proxy__read(c, on);
+	client_read(c, on);
 }
 
 static void cwrite_cb(uv_write_t *req, int status)
@@ -530,10 +516,10 @@ void proxy__finish(struct proxy_conn *c, bool again, const char *reason)
 	proxy__timer(c, c->pl->px->limits.idle_ms);
 	proxy__update_read(c);
 	if (c->in.len > 0)
-		proxy__client_data(c, NULL, 0);
+		client_data(c, NULL, 0);
 }
 
-void proxy__client_data(struct proxy_conn *c, const char *p, size_t n)
+static void client_data(struct proxy_conn *c, const char *p, size_t n)
 {
 	const struct proxy_limits *l = &c->pl->px->limits;
 	uint64_t now, left;
@@ -667,7 +653,7 @@ static void accept_one(struct proxy_listener *pl)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
-	proxy__read(c, true);
+	client_read(c, true);
 	if (!c->reading) {
 		proxy__conn_close(c);
 		return;

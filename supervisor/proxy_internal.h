@@ -107,7 +107,6 @@ struct proxy_conn {
 void proxy__conn_close(struct proxy_conn *c);
 void proxy__conn_unref(struct proxy_conn *c);
 void proxy__timer(struct proxy_conn *c, uint64_t ms);
-void proxy__read(struct proxy_conn *c, bool on);
 void proxy__update_read(struct proxy_conn *c);
 int proxy__write(struct proxy_conn *c, const char *p, size_t n);
 void proxy__audit(struct proxy_conn *c, enum audit_decision decision, const char *reason);
@@ -115,9 +114,6 @@ void proxy__audit(struct proxy_conn *c, enum audit_decision decision, const char
 void proxy__reply(struct proxy_conn *c, int status, const char *msg, enum audit_decision d);
 /* The exchange is over: audit it, then the next request or close. */
 void proxy__finish(struct proxy_conn *c, bool again, const char *reason);
-void proxy__client_data(struct proxy_conn *c, const char *p, size_t n);
-void buf_consume(struct buf *b, size_t n);
-void buf_wipe_free(struct buf *b);
 
 /* proxy_forward.c */
 /* A whole request head for a route (origin-form) at in[0..hlen). */

@@ -130,25 +130,18 @@ static void finish(struct run *r)
 static void status_cb(uv_poll_t *w, int status, int events)
 {
 	struct run *r = w->data;
-	char buf[256], why[256];
-	size_t n;
+	char why[256];
 	int fd, rc;
 
 	for (;;) {
-		rc = netns_recv_fd(r->status_fd, &fd, buf, sizeof(buf), &n);
+		rc = netns_read_report(r->status_fd, &fd, r->helper_msg, sizeof(r->helper_msg),
+				       &r->helper_len);
 		if (rc == -EAGAIN || rc == -EINTR)
 			return;
-		if (rc <= 0) {
+		if (rc != NETNS_RECV_FD) {
 			uv_poll_stop(w);
 			return;
 		}
-		if (n && r->helper_len + n < sizeof(r->helper_msg)) {
-			memcpy(r->helper_msg + r->helper_len, buf, n);
-			r->helper_len += n;
-			r->helper_msg[r->helper_len] = '\0';
-		}
-		if (rc != NETNS_RECV_FD)
-			continue;
 		if (r->pl_open) {
 			close(fd);
 			continue;
@@ -223,12 +216,9 @@ static char **command_env(struct run *r, char ***session_env, char ***base)
 		n++;
 	own = calloc(ARRAY_SIZE(term) + n + 1, sizeof(*own));
 	n = 0;
-	for (size_t i = 0; own && i < ARRAY_SIZE(term); i++) {
-		const char *v = getenv(term[i]);
-
-		if (v && (own[n] = malloc(strlen(term[i]) + strlen(v) + 2)))
-			sprintf(own[n++], "%s=%s", term[i], v);
-	}
+	for (size_t i = 0; own && i < ARRAY_SIZE(term); i++)
+		if ((own[n] = env_entry(term[i], NULL)))
+			n++;
 	for (size_t i = 0; own && r->sc.env && r->sc.env[i]; i++)
 		own[n++] = r->sc.env[i];
 	free(r->sc.env);

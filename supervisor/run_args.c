@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "creds.h"
+#include "env.h"
 #include "util.h"
 
 const char run_usage[] =
@@ -84,10 +85,9 @@ static char *absolute(const char *cwd, const char *path)
 }
 
 /* --env KEY=VALUE, or KEY: our value (none: not set). KEY is a shell variable name. */
-static int env_entry(struct run_opts *o, const char *v)
+static int env_flag(struct run_opts *o, const char *v)
 {
 	size_t klen = strcspn(v, "=");
-	const char *ours;
 	char *e;
 
 	if (!klen || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") <
@@ -96,13 +96,8 @@ static int env_entry(struct run_opts *o, const char *v)
 		return -EINVAL;
 	if (v[klen])
 		return config_strv_add(&o->env, strdup(v));
-	ours = getenv(v);
-	if (!ours)
-		return 0;
-	e = malloc(klen + strlen(ours) + 2);
-	if (e)
-		sprintf(e, "%s=%s", v, ours);
-	return config_strv_add(&o->env, e);
+	e = env_entry(v, NULL);
+	return e ? config_strv_add(&o->env, e) : 0; /* not set here: nothing to pass */
 }
 
 /* "NAME=PATH" with PATH made absolute (left as it is without '='; checked later). */
@@ -150,7 +145,7 @@ static int set_value(struct run_opts *o, enum opt opt, const char *v, const char
 	case O_CRED_SOURCE:
 		return config_strv_add(&o->credential_sources, strdup(v));
 	case O_ENV:
-		return env_entry(o, v);
+		return env_flag(o, v);
 	case O_CRED_UPSTREAM:
 		return config_strv_add(&o->credential_upstreams, strdup(v));
 	case O_CRED_CA:

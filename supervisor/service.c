@@ -78,15 +78,15 @@ int service_signal(struct service *s, int sig)
 /* What the exec helper says: the proxy listener of a new netns, or why it failed. */
 static void read_helper(struct service *s)
 {
-	char buf[256], why[256];
-	size_t n;
+	char why[256];
 	int fd, r;
 
 	for (;;) {
-		r = netns_recv_fd(s->status_fd, &fd, buf, sizeof(buf), &n);
+		r = netns_read_report(s->status_fd, &fd, s->helper_msg, sizeof(s->helper_msg),
+				      &s->helper_msg_len);
 		if (r == -EAGAIN || r == -EINTR)
 			return;
-		if (r <= 0) {
+		if (r != NETNS_RECV_FD) {
 			uv_poll_stop(&s->status_watch);	/* EOF: the helper exec'd or died */
 			/* Silent EOF while it runs: the service's own program is running. */
 			if (r == NETNS_RECV_EOF && !s->helper_msg_len && !s->exited &&
@@ -94,13 +94,6 @@ static void read_helper(struct service *s)
 				feed(s, EV_STARTED, NULL);
 			return;
 		}
-		if (n && s->helper_msg_len + n < sizeof(s->helper_msg)) {
-			memcpy(s->helper_msg + s->helper_msg_len, buf, n);
-			s->helper_msg_len += n;
-			s->helper_msg[s->helper_msg_len] = '\0';
-		}
-		if (r != NETNS_RECV_FD)
-			continue;
 		if (s->proxy_open || !s->run_open) {
 			close(fd);
 			continue;

@@ -24,6 +24,21 @@ char *buf_reserve(struct buf *b, size_t n)
 	return b->data + b->len;
 }
 
+void buf_consume(struct buf *b, size_t n)
+{
+	if (n == 0)
+		return;
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+void buf_wipe_free(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap);
+	buf_free(b);
+}
+
 int buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

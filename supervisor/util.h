@@ -21,6 +21,10 @@ int buf_append(struct buf *b, const void *data, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);		/* len = 0, keeps memory */
 void buf_free(struct buf *b);
+/* Drop the first n bytes (n <= len), keeping the rest in place. */
+void buf_consume(struct buf *b, size_t n);
+/* Wipe every byte it ever held (a key, a token), then free. */
+void buf_wipe_free(struct buf *b);
 /* Swap the contents of two buffers. */
 void buf_swap(struct buf *a, struct buf *b);
 
