@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -221,6 +222,61 @@ out_close:
 	return r;
 }
 
+/*
+ * Runtimes size themselves by their cgroup's limits (libuv's uv_get_constrained_memory reads
+ * memory.max up the tree; Node.js sizes its heap by it): read rights on those few files of
+ * our own cgroup and its ancestors, nothing else of /sys/fs/cgroup. v1 and v2 alike.
+ */
+static void add_cgroup_file_rules(int ruleset, const char *dir)
+{
+	static const char *const files[] = {"memory.max", "memory.high", "memory.limit_in_bytes",
+					    "memory.soft_limit_in_bytes", "cpu.max",
+					    "cpu.cfs_quota_us", "cpu.cfs_period_us"};
+	char file[PATH_MAX + 32];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct ll_path_beneath_attr pb = {.allowed_access = LL_FS_READ_FILE};
+
+		snprintf(file, sizeof(file), "%s/%s", dir, files[i]);
+		pb.parent_fd = open(file, O_PATH | O_CLOEXEC);
+		if (pb.parent_fd < 0)
+			continue;
+		(void)ll_add_rule(ruleset, LL_RULE_PATH_BENEATH, &pb);
+		close(pb.parent_fd);
+	}
+}
+
+static void add_cgroup_limits(int ruleset)
+{
+	char line[PATH_MAX], dir[PATH_MAX + 64];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	/* "0::/path" (v2) or "4:memory:/path" (v1): the files are in <mount>/path and up. */
+	while (f && fgets(line, sizeof(line), f)) {
+		char *ctl = strchr(line, ':'), *path = ctl ? strchr(ctl + 1, ':') : NULL;
+		size_t root;
+
+		if (!path)
+			continue;
+		*path++ = '\0';
+		path[strcspn(path, "\n")] = '\0';
+		ctl++;
+		if (ctl[0] && strcmp(ctl, "memory") != 0 && strcmp(ctl, "cpu") != 0 &&
+		    strcmp(ctl, "cpu,cpuacct") != 0)
+			continue;
+		root = (size_t)snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s%s", ctl[0] ? "/" : "", ctl);
+		snprintf(dir + root, sizeof(dir) - root, "%s", strcmp(path, "/") == 0 ? "" : path);
+		for (;;) {
+			add_cgroup_file_rules(ruleset, dir);
+			if (strlen(dir) <= root)
+				break;
+			*strrchr(dir, '/') = '\0';
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 int landlock_apply(const struct policy *p, int proxy_port, bool have_netns, bool allow_degraded,
 		   struct landlock_report *rep, char *err, size_t errlen)
 {
@@ -278,6 +334,7 @@ int landlock_apply(const struct policy *p, int proxy_port, bool have_netns, bool
 		if (r < 0)
 			goto out_close;
 	}
+	add_cgroup_limits(ruleset);
 	if (abi >= LANDLOCK_ABI_NET && p->net == POLICY_NET_PROXY && proxy_port > 0) {
 		struct ll_net_port_attr np = {
 			.allowed_access = LL_NET_CONNECT_TCP,

@@ -374,6 +374,20 @@ int policy_explain(const struct policy *p, int landlock_abi, struct buf *out)
 	return rc;
 }
 
+const struct policy_deny *policy_deny_covering(const struct policy *p, const char *path)
+{
+	for (size_t i = 0; i < p->n_denies; i++) {
+		const char *d = p->denies[i].path;
+		size_t n = strlen(d);
+
+		while (n > 1 && d[n - 1] == '/')
+			n--;
+		if (strncmp(path, d, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+			return &p->denies[i];
+	}
+	return NULL;
+}
+
 const struct policy_path *policy_grant_reading(const struct policy *p, const char *path)
 {
 	char canon[PATH_MAX];

@@ -66,6 +66,9 @@ int policy_from_json(const struct cJSON *j, struct policy *out, char *err, size_
  */
 const struct policy_path *policy_grant_reading(const struct policy *p, const char *path);
 
+/* The deny that covers path (equal or below it, per component), or NULL. */
+const struct policy_deny *policy_deny_covering(const struct policy *p, const char *path);
+
 /* Human text for "nonoctl explain": grants with rights and origin, denies, network, warnings.
  * The caller adds the Landlock ABI lines; with landlock_abi > 0, rights that ABI cannot restrict
  * are noted (0 = unknown: no notes). */

@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "credstore.h"
+#include "denials.h"
 #include "env.h"
 #include "exec.h"
 #include "netns.h"
@@ -31,7 +32,9 @@
 #include "spawn.h"
 #include "util.h"
 
-#define DENIALS_MAX 8 /* network denials kept for the footer */
+#define DENIALS_MAX  8  /* network denials kept for the footer */
+#define REFUSALS_MAX 16 /* distinct Landlock refusals kept for the footer */
+#define MARK_WAIT_MS 1000 /* at the end, how long the audit stream may take to catch up */
 
 struct run {
 	uv_loop_t *loop;
@@ -55,6 +58,16 @@ struct run {
 	bool ran; /* the command itself ran (not a failure of the helper before it) */
 	char denials[DENIALS_MAX][320];
 	unsigned ndenials, more_denials;
+	/* Landlock's refusals, from kernel audit when we can read it (else why not) */
+	struct denials_watch dw;
+	bool dw_on;
+	uv_timer_t mark_timer;
+	char dw_why[256];
+	struct {
+		char line[512];
+		unsigned count;
+	} refusals[REFUSALS_MAX];
+	unsigned nrefusals, more_refusals;
 };
 
 static int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2};
@@ -106,6 +119,53 @@ static void close_cb(uv_handle_t *h)
 	(void)h;
 }
 
+static void *refusal_owner(struct denials_watch *w, pid_t pid)
+{
+	struct run *r = w->data;
+
+	return pid == r->pid ? r : NULL;
+}
+
+/* Landlock refused the command something: one footer line per distinct refusal. */
+static void refused(struct denials_watch *w, void *owner, const struct denial *d)
+{
+	struct run *r = owner;
+	char line[sizeof(r->refusals[0].line)];
+
+	(void)w;
+	denials_describe(d, &r->policy, DENIALS_FLAGS, line, sizeof(line));
+	for (unsigned i = 0; i < r->nrefusals; i++)
+		if (strcmp(r->refusals[i].line, line) == 0) {
+			r->refusals[i].count++;
+			return;
+		}
+	if (r->nrefusals == REFUSALS_MAX) {
+		r->more_refusals++;
+		return;
+	}
+	memcpy(r->refusals[r->nrefusals].line, line, sizeof(line));
+	r->refusals[r->nrefusals++].count = 1;
+}
+
+/* Before the command starts: refusals are named if kernel audit can be read here. */
+static void watch_refusals(struct run *r)
+{
+	int fd = denials_open(r->dw_why, sizeof(r->dw_why));
+
+	if (fd < 0)
+		return;
+	r->dw.owner_of = refusal_owner;
+	r->dw.refused = refused;
+	r->dw.data = r;
+	if (denials_watch_start(&r->dw, r->loop, fd) < 0) {
+		snprintf(r->dw_why, sizeof(r->dw_why), "the audit socket cannot be watched");
+		return;
+	}
+	r->dw_on = true;
+	uv_timer_init(r->loop, &r->mark_timer);
+	r->mark_timer.data = r;
+}
+
 static void listener_closed(struct proxy_listener *pl)
 {
 	(void)pl;
@@ -119,6 +179,10 @@ static void finish(struct run *r)
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		uv_close((uv_handle_t *)&r->sigs[i], close_cb);
 	uv_close((uv_handle_t *)&r->sigchld, close_cb);
+	if (r->dw_on) {
+		uv_close((uv_handle_t *)&r->mark_timer, close_cb);
+		denials_watch_close(&r->dw, close_cb);
+	}
 	if (r->pl_open)
 		proxy_listener_close(&r->pl, listener_closed);
 	proxy_session_free(&r->px, r->session);
@@ -152,6 +216,19 @@ static void status_cb(uv_poll_t *w, int status, int events)
 	}
 }
 
+static void marked(struct denials_watch *w)
+{
+	finish(w->data);
+}
+
+static void mark_timeout(uv_timer_t *t)
+{
+	struct run *r = t->data;
+
+	snprintf(r->dw_why, sizeof(r->dw_why), "the audit stream did not catch up");
+	finish(r);
+}
+
 static void exit_cb(uv_poll_t *w, int status, int events)
 {
 	struct run *r = w->data;
@@ -160,6 +237,16 @@ static void exit_cb(uv_poll_t *w, int status, int events)
 		return;
 	r->exited = true;
 	status_cb(&r->status_watch, 0, 0); /* a failure text may still wait */
+	uv_poll_stop(&r->exit_watch);
+	/*
+	 * Audit records queue in order: once our mark comes back, every refusal the command
+	 * met has been read. Then we finish.
+	 */
+	if (r->dw_on && denials_mark(r->dw.fd) == 0) {
+		r->dw.marked = marked;
+		uv_timer_start(&r->mark_timer, mark_timeout, MARK_WAIT_MS, 0);
+		return;
+	}
 	finish(r);
 }
 
@@ -332,6 +419,20 @@ static void take_back_terminal(void)
 /* What the command was refused, and what would allow it (nothing is loosened by itself). */
 static void footer(struct run *r, int rc)
 {
+	unsigned n = r->more_refusals;
+
+	for (unsigned i = 0; i < r->nrefusals; i++)
+		n += r->refusals[i].count;
+	if (n) {
+		say("Landlock refused %u access%s (as the kernel reported them):", n, n == 1 ? "" : "es");
+		for (unsigned i = 0; i < r->nrefusals; i++)
+			if (r->refusals[i].count > 1)
+				fprintf(stderr, "  %ux %s\n", r->refusals[i].count, r->refusals[i].line);
+			else
+				fprintf(stderr, "  %s\n", r->refusals[i].line);
+		if (r->more_refusals)
+			fprintf(stderr, "  ... and %u more\n", r->more_refusals);
+	}
 	if (r->ndenials) {
 		say("the sandbox refused %u network request%s:", r->ndenials + r->more_denials,
 		    r->ndenials + r->more_denials == 1 ? "" : "s");
@@ -340,11 +441,21 @@ static void footer(struct run *r, int rc)
 		if (r->more_denials)
 			fprintf(stderr, "  ... and %u more\n", r->more_denials);
 	}
-	if (r->ran && r->sig == 0 && rc > 0 && rc < 126) /* 126 and up: a shell's signal codes */
+	if (r->dw.lost)
+		say("%lu audit record%s were lost (the kernel's queue was full)", r->dw.lost,
+		    r->dw.lost == 1 ? "" : "s");
+	/* 126 and up: a shell's signal codes. Refusals read from audit need no guess. */
+	if (!r->ran || r->sig || rc <= 0 || rc >= 126 || n)
+		return;
+	if (r->dw_on && !r->dw_why[0]) {
+		if (!r->ndenials)
+			say("'%s' exited with %d; the sandbox refused it nothing", r->sc.argv[0], rc);
+	} else {
 		say("'%s' exited with %d. If a file was refused (EACCES, EPERM), grant it with "
 		    "--read PATH or --allow PATH (--allow-cwd for this directory); a host, with "
-		    "--allow-domain HOST. --dry-run shows the policy.",
-		    r->sc.argv[0], rc);
+		    "--allow-domain HOST. --dry-run shows the policy. (Refusals are not named: %s.)",
+		    r->sc.argv[0], rc, r->dw_why);
+	}
 }
 
 static int exit_code(struct run *r)
@@ -511,9 +622,15 @@ int run_main(int argc, char **argv)
 	if (rc == 0 && r.opts.verbose)
 		verbose(&r);
 	if (rc == 0)
+		watch_refusals(&r);
+	if (rc == 0)
 		rc = start(&r, cwd, err, sizeof(err));
 	if (rc < 0) {
 		say("%s", err);
+		if (r.dw_on) {
+			uv_close((uv_handle_t *)&r.mark_timer, close_cb);
+			denials_watch_close(&r.dw, close_cb);
+		}
 		proxy_session_free(&r.px, r.session);
 		proxy_close(&r.px, NULL);
 		uv_run(r.loop, UV_RUN_DEFAULT);

@@ -352,6 +352,40 @@ print(v if isinstance(v, str) else json.dumps(v))
 ' "$1" "$2"
 }
 
+# ---- kernel audit (where Landlock names what it refused) ----
+
+# _audit [0|1]: print the kernel's audit state (0 off, 1 on); with an argument, set it first.
+# Root only (CAP_AUDIT_CONTROL).
+_audit() {
+	"$PY" - "$@" <<-'PY'
+	import socket, struct, sys
+	s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
+	s.bind((0, 0))
+	def ask(kind, body=b""):
+	    s.send(struct.pack("=IHHII", 16 + len(body), kind, 5, 1, 0) + body)  # REQUEST|ACK
+	    while True:
+	        d = s.recv(8192)
+	        n, t = struct.unpack("=IH", d[:6])
+	        if t == 2 and struct.unpack("=i", d[16:20])[0]:  # NLMSG_ERROR with an error
+	            sys.exit("audit: " + str(-struct.unpack("=i", d[16:20])[0]))
+	        if t == kind or (t == 2 and kind != 1000):
+	            return d[16:]
+	if len(sys.argv) > 1:  # AUDIT_SET: mask AUDIT_STATUS_ENABLED
+	    ask(1001, struct.pack("=10I", 1, int(sys.argv[1]), *[0] * 8))
+	print(struct.unpack("=2I", ask(1000)[:8])[1])  # AUDIT_GET: mask, enabled
+	PY
+}
+
+# kernel_audit on|off: turn kernel audit on or off for this test; the runner puts back what
+# was there before once the test ends (tests run one at a time).
+kernel_audit() {
+	local want=1 now
+	[ "$1" = off ] && want=0
+	[ -f "$T/.audit_was" ] || _audit >"$T/.audit_was" || fail "cannot read the kernel's audit state"
+	now=$(_audit "$want") || fail "cannot turn kernel audit $1"
+	[ "$now" = "$want" ] || fail "kernel audit is $now after setting it to $want"
+}
+
 # ---- cleanup ----
 
 # The cgroup2 directory the daemon makes its nono-supervise.PID instance under (ours).
@@ -469,6 +503,9 @@ run_tests() {
 		NONO_IT_ONE=$name T=$t timeout -k 5 "$TEST_TIMEOUT" bash "$script" >"$t/.log" 2>&1
 		rc=$?
 		cleanup_dir "$t" >>"$t/.log" 2>&1
+		if [ -s "$t/.audit_was" ]; then
+			_audit "$(cat "$t/.audit_was")" >/dev/null || echo "# could not put kernel audit back"
+		fi
 		reason=$(head -n 1 "$t/.reason" 2>/dev/null)
 		case $rc in
 		0)

@@ -21,7 +21,9 @@ NODE=$(command -v node)
 RUN_BASE=${RUN_BASE:-/srv}
 TEXT='Hello from the fake upstream'
 MODELS='{"object":"list","data":[{"id":"fake-model","object":"model","owned_by":"fake"}]}'
-HINT_TAIL="If a file was refused (EACCES, EPERM), grant it with --read PATH or --allow PATH (--allow-cwd for this directory); a host, with --allow-domain HOST. --dry-run shows the policy."
+HINT="If a file was refused (EACCES, EPERM), grant it with --read PATH or --allow PATH (--allow-cwd for this directory); a host, with --allow-domain HOST. --dry-run shows the policy."
+# The hint when kernel audit is off: Landlock's refusals cannot be named.
+HINT_TAIL="$HINT (Refusals are not named: kernel audit is off (it is the only place Landlock names them); 'auditctl -e 1' turns it on.)"
 USAGE_LAST='  -v, --verbose             say what is set up'
 
 # $W (mode 755) holds nobody's home $H (0700, nobody's) with the fake credentials (0600,
@@ -35,6 +37,8 @@ run_setup() {
 	for tool in curl openssl unshare setpriv; do
 		command -v "$tool" >/dev/null || fail "$tool is missing"
 	done
+	# Every test starts with kernel audit off (refusals unnamed); the footer's tests turn it on.
+	kernel_audit off
 	W=$(mktemp -d "$RUN_BASE/nono-run.XXXXXX") || fail "cannot make a temp dir under $RUN_BASE"
 	ESCAPE=/var/tmp/nono-run-escape.${W##*.}
 	trap 'cleanup_dir "$T" >&2; cleanup_dir "$W" >&2; rm -rf "$W" "$ESCAPE"' EXIT
@@ -170,6 +174,11 @@ test_agent_exit_code_propagated() {
 	run_split nono --user nobody --allow-cwd -- node -e 'throw new Error("boom")'
 	assert_rc 1 "an uncaught exception"
 	assert_eq "nono-supervise: 'node' exited with 1. $HINT_TAIL" "$(printf '%s\n' "$ERR" | tail -n 1)" "last line"
+	# With audit on, nothing refused is said as such: the failure is the command's own.
+	kernel_audit on
+	run_split nono --user nobody --allow-cwd -- node my_agent.js exit 7
+	assert_rc 7 "node my_agent.js exit 7, audit on"
+	assert_eq "nono-supervise: 'node' exited with 7; the sandbox refused it nothing" "$ERR" "the last line, audit on"
 }
 
 # The command's own death by a signal is 128+N; stdin that is not a terminal still reaches it.
@@ -201,6 +210,11 @@ test_unprivileged_caller() {
 connect 192.0.2.1:443 EACCES
 connect 192.0.2.1:8383 ENETUNREACH" "$OUT" "fetch through the proxy, then direct connections"
 	assert_line "allow it with --allow-domain exfil\.example\.com\$" "$ERR" "the footer"
+	# Not root: audit records cannot be read, and the hint says so whatever audit's state.
+	NONO_AS=nobody run_split nono --allow-cwd -- node my_agent.js exit 3
+	assert_rc 3 "as nobody: node my_agent.js exit 3"
+	assert_eq "nono-supervise: 'node' exited with 3. $HINT (Refusals are not named: reading the kernel's audit records needs root (CAP_AUDIT_READ): Operation not permitted.)" \
+		"$ERR" "the hint as nobody"
 }
 
 # ---- 2. --network-profile minimal: an unknown host, a direct connection ----
@@ -707,6 +721,24 @@ test_no_netns_shared_listener() {
 		--credential-source "openai=file:$W/keys/openai" -- node my_agent.js sdk "$W/keys/openai"
 	assert_rc 0 "the SDK run without a netns; stderr: $ERR"
 	assert_sdk_outcome
+}
+
+# ---- the footer: what Landlock refused, as the kernel's audit reported it ----
+
+# The guide's promise, said back: each refusal of `node my_agent.js fs` by name, with the
+# flag that would allow it, or why nothing will (a deny group).
+test_footer_names_refused_files() {
+	run_setup
+	kernel_audit on
+	run_split nono --user nobody --allow-cwd -- node my_agent.js fs "$ESCAPE"
+	assert_rc 0 "run --allow-cwd -- node my_agent.js fs; stderr: $ERR"
+	assert_fs_outcome
+	assert_eq "nono-supervise: Landlock refused 5 accesses (as the kernel reported them):
+  read $H/.ssh/id_rsa: protected by group deny_credentials, not granted on purpose
+  read $H/.aws/credentials: protected by group deny_credentials, not granted on purpose
+  list $H: allow with --read $H
+  create a file in $H: allow with --write $H
+  create a file in /var/tmp: allow with --write /var/tmp" "$ERR" "the footer"
 }
 
 run_tests "$@"

@@ -1,0 +1,103 @@
+/*
+ * denials: what Landlock refused a sandbox, as the kernel reports it. Landlock names each
+ * refusal (the path, the right, the domain) only through the kernel audit subsystem; this
+ * reads its multicast group, parses the two Landlock record types and says, for a person,
+ * which flag or profile key would allow it.
+ */
+#ifndef NONO_DENIALS_H
+#define NONO_DENIALS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+/* Landlock's record types (linux/audit.h since 6.15; Debian 12's header predates them). */
+#define DENIALS_ACCESS 1423 /* AUDIT_LANDLOCK_ACCESS: one refusal */
+#define DENIALS_DOMAIN 1424 /* AUDIT_LANDLOCK_DOMAIN: a domain's creator, then its end */
+
+struct denial {
+	int type;		/* DENIALS_ACCESS or DENIALS_DOMAIN */
+	uint64_t domain;	/* Landlock's domain id */
+	/* DENIALS_ACCESS */
+	char blockers[320];	/* the rights refused: "fs.read_file", "fs.make_reg,fs.refer" */
+	char object[PATH_MAX];	/* the path (decoded), "ADDR:PORT" for TCP, else "" */
+	/* DENIALS_DOMAIN */
+	bool allocated;		/* status=allocated (first refusal) or deallocated (its end) */
+	pid_t pid;		/* who made the domain: the exec helper, so the service's pid */
+	unsigned long denials;	/* at its end: how many refusals in all */
+};
+
+/*
+ * A non-blocking socket on the audit multicast group, or a negative errno; why says, for
+ * a person, why refusals cannot be named here ("kernel audit is off", "needs root").
+ * Opening checks that audit is on (AUDIT_GET), so a socket that opens will get records.
+ */
+int denials_open(char *why, size_t whylen);
+
+/*
+ * One message from fd: 1 and *d filled for a Landlock record, 2 for our own marker (see
+ * denials_mark) or the kernel's refusal of it (it will not come), 0 for anything else, -EAGAIN when nothing waits, -ENOBUFS when the kernel
+ * dropped records (the socket's buffer was full; reading can go on).
+ */
+int denials_read(int fd, struct denial *d);
+
+/*
+ * Put a marker in the audit stream. Records queue in order, so once denials_read() returns
+ * 2, every refusal that happened before this call has been read. 0 or a negative errno.
+ */
+int denials_mark(int fd);
+
+/* Parse one record's text ("audit(T:N): domain=... blockers=... path=..."). 0 or -EINVAL. */
+int denials_parse(int type, const char *text, size_t len, struct denial *d);
+
+struct policy;
+
+/* How to name what would allow a refusal: run's flags, or a profile's keys. */
+enum denials_style { DENIALS_FLAGS, DENIALS_KEYS };
+
+/*
+ * One line for a person: what was refused and what would allow it, or why nothing will
+ * ("protected by group deny_credentials"). The object is escaped: it is the sandbox's to
+ * choose, and goes to a terminal or a log. p may be NULL.
+ */
+void denials_describe(const struct denial *d, const struct policy *p, enum denials_style style,
+		      char *out, size_t outlen);
+
+/*
+ * On a loop: refusals handed to their owner. A domain's first record names the pid that
+ * made it (the exec helper: the service's pid); owner_of maps it to an owner, or NULL for
+ * a domain that is not ours. That record comes right after the domain's first refusal, so
+ * the last few refusals of unknown domains wait for it.
+ */
+#define DENIALS_PENDING 8
+
+struct denials_watch {
+	uv_poll_t poll;
+	int fd;
+	void *(*owner_of)(struct denials_watch *w, pid_t pid);
+	void (*refused)(struct denials_watch *w, void *owner, const struct denial *d);
+	void (*marked)(struct denials_watch *w); /* our denials_mark() came back (may be NULL) */
+	void *data;
+	struct {
+		uint64_t domain;
+		void *owner;
+	} *domains;
+	size_t n_domains;
+	struct denial *pending; /* DENIALS_PENDING of them, a ring */
+	unsigned n_pending;
+	unsigned long lost;	/* records the kernel dropped (ENOBUFS) */
+};
+
+/* Start reading fd (from denials_open; the watch owns it from now on). 0 or a negative errno. */
+int denials_watch_start(struct denials_watch *w, uv_loop_t *loop, int fd);
+
+/* A domain ended (its owner's process is gone): forget it. */
+void denials_watch_forget(struct denials_watch *w, void *owner);
+
+/* Stop; fd is closed when the handle is (close_cb may be NULL). */
+void denials_watch_close(struct denials_watch *w, uv_close_cb close_cb);
+
+#endif
