@@ -55,6 +55,8 @@ static void run_report(void *arg, const struct transient_event *ev)
 		cJSON_AddStringToObject(r, "signal", config_signal_name(ev->sig));
 	if (ev->ended)
 		cJSON_AddNumberToObject(r, "status", ev->status);
+	if (ev->ended && ev->refused)
+		cJSON_AddNumberToObject(r, "refused", (double)ev->refused);
 	/* Detached, the run is the fleet's once it started; else ours until it ends. */
 	if (ev->ended || c->run_detach) {
 		transient_disown(c->run);

@@ -73,11 +73,12 @@ static int audit_enabled(int fd)
 	return rc;
 }
 
-int denials_open(char *why, size_t whylen)
+int denials_open(bool *enabled, char *why, size_t whylen)
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = AUDIT_NLGRP_READLOG};
 	int size = RCVBUF, fd, rc;
 
+	*enabled = false;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_AUDIT);
 	if (fd < 0) {
 		rc = -errno;
@@ -88,23 +89,19 @@ int denials_open(char *why, size_t whylen)
 		rc = -errno;
 		snprintf(why, whylen, "reading the kernel's audit records needs root (CAP_AUDIT_READ): %s",
 			 strerror(-rc));
-		goto close_fd;
+		close(fd);
+		return rc;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	rc = audit_enabled(fd);
-	if (rc == 1)
-		return fd;
-	if (rc == 0) {
-		rc = -ENOTCONN;
+	*enabled = rc == 1;
+	if (rc == 0)
 		snprintf(why, whylen, "kernel audit is off (it is the only place Landlock names them); "
 				      "'auditctl -e 1' turns it on");
-	} else {
+	else if (rc < 0)
 		snprintf(why, whylen, "the kernel's audit status cannot be read: %s", strerror(-rc));
-	}
-close_fd:
-	close(fd);
-	return rc;
+	return fd;
 }
 
 int denials_mark(int fd)
@@ -185,7 +182,7 @@ int denials_parse(int type, const char *text, size_t len, struct denial *d)
 	*d = (struct denial){.type = type};
 	while (end > text && end[-1] == '\0')
 		end--;
-	if (!p || strncmp(text, "audit(", 6) != 0)
+	if (!p || len < 6 || memcmp(text, "audit(", 6) != 0)
 		return -EINVAL;
 	for (p++; p < end;) {
 		const char *key, *eq, *v;

@@ -31,11 +31,11 @@ struct denial {
 };
 
 /*
- * A non-blocking socket on the audit multicast group, or a negative errno; why says, for
- * a person, why refusals cannot be named here ("kernel audit is off", "needs root").
- * Opening checks that audit is on (AUDIT_GET), so a socket that opens will get records.
+ * A non-blocking socket on the audit multicast group, or a negative errno; why says, for a
+ * person, why refusals cannot be named here ("needs root"). *enabled: kernel audit is on, so
+ * records will come; when off (why says so) the socket still gets them once it is turned on.
  */
-int denials_open(char *why, size_t whylen);
+int denials_open(bool *enabled, char *why, size_t whylen);
 
 /*
  * One message from fd: 1 and *d filled for a Landlock record, 2 for our own marker (see

@@ -78,6 +78,9 @@ static void format_detail(const cJSON *svc, const char *state, char *buf, size_t
 	    strcmp(json_str(svc, "network"), "netns") != 0)
 		n += snprintf(buf + n, len - (size_t)n, "%snetwork: %s", n ? ", " : "",
 			      json_str(svc, "network"));
+	if (n >= 0 && (size_t)n < len && json_num(svc, "refused") > 0)
+		n += snprintf(buf + n, len - (size_t)n, "%slandlock refused %.0f (in its log)",
+			      n ? ", " : "", json_num(svc, "refused"));
 	if (n >= 0 && (size_t)n < len && cJSON_IsTrue(cJSON_GetObjectItem(svc, "transient")))
 		n += snprintf(buf + n, len - (size_t)n, "%stransient (nonoctl run)", n ? ", " : "");
 	/* Without cgroups a stop can miss descendants that left the process group. */

@@ -230,6 +230,10 @@ static int handle_line(struct session *se, const char *line)
 			say("'%s' killed by %s", se->name, json_str(reply, "signal"));
 		else if (se->o->verbose)
 			say("'%s' exited with code %d", se->name, ret);
+		if (json_num(reply, "refused") > 0)
+			say("Landlock refused '%s' %.0f access%s: 'nonoctl logs %s' names them",
+			    se->name, json_num(reply, "refused"),
+			    json_num(reply, "refused") == 1 ? "" : "es", se->name);
 	} else if (!ok && se->o->verbose) {	/* a signal it could not take */
 		say("%s", err ? err : "?");
 	}

@@ -150,9 +150,12 @@ static void refused(struct denials_watch *w, void *owner, const struct denial *d
 /* Before the command starts: refusals are named if kernel audit can be read here. */
 static void watch_refusals(struct run *r)
 {
-	int fd = denials_open(r->dw_why, sizeof(r->dw_why));
+	bool enabled;
+	int fd = denials_open(&enabled, r->dw_why, sizeof(r->dw_why));
 
-	if (fd < 0)
+	if (fd >= 0 && !enabled)
+		close(fd);
+	if (fd < 0 || !enabled)
 		return;
 	r->dw.owner_of = refusal_owner;
 	r->dw.refused = refused;

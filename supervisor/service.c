@@ -22,6 +22,7 @@
 #include "token.h"
 #include "spawn.h"
 #include "log.h"
+#include "denials.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -39,7 +40,7 @@ static uint64_t now_ms(const struct service *s)
 }
 
 /* A supervisor event in the service's own log: "… nono <message>". */
-static void event(struct service *s, const char *fmt, ...)
+void service__event(struct service *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -99,7 +100,7 @@ static void read_helper(struct service *s)
 			continue;
 		}
 		if (proxy_listener_open(&s->proxy, &s->sv->proxy, fd, s->session, why, sizeof(why)) < 0) {
-			event(s, "proxy listener: %s", why);
+			service__event(s, "proxy listener: %s", why);
 			continue;
 		}
 		s->proxy_open = true;
@@ -133,15 +134,15 @@ static void run_part_closed(struct service *s)
 	s->pid = 0;
 	run_cgroup_release(s);
 	if (reason[0] && in.exit_code == EXEC_FAILED) {
-		event(s, "failed to start: %s", reason);
+		service__event(s, "failed to start: %s", reason);
 		in.reason = reason;
 		feed(s, EV_SPAWN_FAILED, &in);
 		return;
 	}
 	if (in.exit_code >= 0)
-		event(s, "exited with code %d", in.exit_code);
+		service__event(s, "exited with code %d", in.exit_code);
 	else
-		event(s, "killed by signal %s", config_signal_name(in.exit_signal));
+		service__event(s, "killed by signal %s", config_signal_name(in.exit_signal));
 	feed(s, EV_EXIT, &in);
 }
 
@@ -182,7 +183,7 @@ static void drain_timer_cb(uv_timer_t *t)
 	struct service *s = t->data;
 
 	if (now_ms(s) >= s->drain_until) {
-		event(s, "processes of the service still hold its output after %ums; closing",
+		service__event(s, "processes of the service still hold its output after %ums; closing",
 		      DRAIN_MAX_MS);
 		service__pause_output(s, true);
 		finish(s);
@@ -391,7 +392,7 @@ static void creds_done_cb(uv_work_t *w, int status)
 		char msg[600];
 
 		snprintf(msg, sizeof(msg), "%s", s->creds_err);
-		event(s, "failed to start: %s", msg);
+		service__event(s, "failed to start: %s", msg);
 		feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = msg });
 		return;
 	}
@@ -447,7 +448,7 @@ static void spawn(struct service *s)
 		char msg[600];
 
 		snprintf(msg, sizeof(msg), "sandbox: %s", why);
-		event(s, "failed to start: %s", msg);
+		service__event(s, "failed to start: %s", msg);
 		feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = msg });
 		return;
 	}
@@ -479,6 +480,7 @@ static void spawn(struct service *s)
 	if (r < 0)
 		goto fail;
 	s->last_pid = s->pid;
+	service_refusals_reset(s);
 	close_fds((int[]){ fds[1], fds[3], fds[5] }, 3);	/* the child's ends */
 	/* A plan that cannot be sent makes the helper fail with a reason: no start. */
 	send_plan(s, fds[0], join, &policy, why, sizeof(why));
@@ -498,7 +500,7 @@ static void spawn(struct service *s)
 	s->status_watch.data = s;
 	uv_poll_start(&s->status_watch, UV_READABLE, status_cb);
 	service__watch_output(s, fds[2], fds[4]);
-	event(s, "started pid %d", (int)s->pid);
+	service__event(s, "started pid %d", (int)s->pid);
 	if (state_spawned(&s->sm, &s->cfg, now_ms(s)) == ACT_START_TIMER)
 		uv_timer_start(&s->timer, timer_cb, s->cfg.start_ms, 0);
 	return;
@@ -509,7 +511,7 @@ fail:
 	close_fds(fds, ARRAY_SIZE(fds));
 	run_cgroup_release(s);
 	snprintf(why, sizeof(why), "spawn error: %s", strerror(-r));
-	event(s, "failed to start: %s", why);
+	service__event(s, "failed to start: %s", why);
 	feed(s, EV_SPAWN_FAILED, &(struct state_input){ .reason = why });
 }
 
@@ -544,9 +546,9 @@ static void apply(struct service *s, enum svc_event ev, enum svc_state before,
 	if (changed) {
 		uv_timer_stop(&s->timer);
 		if (s->sm.state == ST_FAILED && ev != EV_SPAWN_FAILED)
-			event(s, "%s", s->sm.reason);	/* a crash loop; spawn errors were logged */
+			service__event(s, "%s", s->sm.reason);	/* a crash loop; spawn errors were logged */
 		else if (s->sm.state == ST_STOPPED && before == ST_STOPPING)
-			event(s, "stopped");
+			service__event(s, "stopped");
 	}
 	switch (act) {
 	case ACT_SPAWN:
@@ -558,13 +560,13 @@ static void apply(struct service *s, enum svc_event ev, enum svc_state before,
 		break;
 	case ACT_KILL:
 		format_duration(d, sizeof(d), s->cfg.stop_timeout_ms);
-		event(s, "still running %s after %s: killing", d,
+		service__event(s, "still running %s after %s: killing", d,
 		      config_signal_name(s->cfg.stop_signal));
 		signal_all(s, SIGKILL);
 		break;
 	case ACT_WAIT:
 		format_duration(d, sizeof(d), s->sm.delay_ms);
-		event(s, "restarting in %s", s->sm.delay_ms ? d : "0s");
+		service__event(s, "restarting in %s", s->sm.delay_ms ? d : "0s");
 		uv_timer_start(&s->timer, timer_cb, s->sm.delay_ms, 0);
 		break;
 	case ACT_START_TIMER:
@@ -648,11 +650,11 @@ void service_replace_config(struct service *s, struct service_config *cfg)
 	}
 	s->next_cfg = next;
 	if (state_has_process(s->sm.state) || s->sm.state == ST_BACKOFF) {
-		event(s, "definition changed: restarting");
+		service__event(s, "definition changed: restarting");
 		feed(s, EV_RESTART, NULL);
 	} else if (s->next_cfg->autostart && s->sm.state == ST_FAILED) {
 		/* A fixed definition gets its chance at once. */
-		event(s, "definition changed: starting");
+		service__event(s, "definition changed: starting");
 		feed(s, EV_START, NULL);
 	}
 }
@@ -694,6 +696,9 @@ void service_free(struct service *s)
 		return;
 	s->freeing = true;
 	service__flush_output(s);
+	if (s->sv->refusals_on)
+		denials_watch_forget(&s->sv->refusals, s);
+	service_refusals_reset(s);
 	/* A credential load under way finishes first: its callback is the fifth closer. */
 	s->closing = s->creds_loading ? 5 : 4;
 	uv_close((uv_handle_t *)&s->timer, free_closed_cb);

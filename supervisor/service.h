@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "config.h"
@@ -16,6 +17,10 @@
 #include "state.h"
 
 struct supervisor;
+struct denial;
+
+/* Distinct Landlock refusals a run writes to its log; later ones are only counted. */
+#define SERVICE_REFUSALS_LOGGED 64
 
 struct service {
 	struct supervisor *sv;
@@ -64,6 +69,11 @@ struct service {
 	struct logbuf lb_out, lb_err;
 	struct logfile log;
 	bool paused;			/* pipes paused while the log catches up */
+	/* Landlock's refusals in this run, from kernel audit (service_refusals.c) */
+	unsigned long refused;		/* how many */
+	unsigned refused_logged;	/* distinct ones written to the log */
+	uint32_t refused_seen[SERVICE_REFUSALS_LOGGED];	/* their hashes */
+	struct policy *refused_policy;	/* compiled at the first: names deny groups */
 	char cgroup[PATH_MAX];		/* empty: process-group kills */
 	int cgroup_fd;			/* the cgroup's directory, to be born in */
 	int closing;			/* handles in uv_close */
@@ -85,6 +95,10 @@ void service_remove(struct service *s);
 void service_free(struct service *s);
 bool service_settled_down(const struct service *s);	/* no process, nothing pending */
 cJSON *service_status_json(const struct service *s);
+/* Landlock refused the current run something: a line in its log (once each), and counted. */
+void service_refused(struct service *s, const struct denial *d);
+/* The run ended or a new one starts: its refusals are its own. */
+void service_refusals_reset(struct service *s);
 const char *service_kill_mode(const struct service *s);
 
 #endif

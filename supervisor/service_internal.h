@@ -22,6 +22,9 @@ void service__flush_output(struct service *s);
 /* The log's writer caught up: reading may resume. */
 void service__log_drained(struct logfile *lf);
 
+/* A line in the service's own log, tagged nono (service.c). */
+void service__event(struct service *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A stream reached EOF: the run may be over (service.c). */
 void service__maybe_finish(struct service *s);
 

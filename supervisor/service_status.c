@@ -51,6 +51,7 @@ cJSON *service_status_json(const struct service *s)
 		cJSON_AddNullToObject(o, "reason");
 	cJSON_AddStringToObject(o, "log", s->log.path ? s->log.path : "");
 	cJSON_AddNumberToObject(o, "log_bytes_lost", (double)s->log.lost);
+	cJSON_AddNumberToObject(o, "refused", (double)s->refused);
 	cJSON_AddStringToObject(o, "kill_mode", service_kill_mode(s));
 	cJSON_AddBoolToObject(o, "transient", s->transient);
 	cJSON_AddNumberToObject(o, "spawns", (double)s->spawns);

@@ -142,12 +142,55 @@ static int audit_setup(struct supervisor *sv)
 	return 0;
 }
 
+static void *refusal_owner(struct denials_watch *w, pid_t pid)
+{
+	struct supervisor *sv = w->data;
+
+	for (struct service *s = sv->services; s; s = s->next)
+		if (s->pid == pid)
+			return s;
+	for (struct service *s = sv->dying; s; s = s->next)
+		if (s->pid == pid)
+			return s;
+	return NULL;
+}
+
+static void refused(struct denials_watch *w, void *owner, const struct denial *d)
+{
+	(void)w;
+	service_refused(owner, d);
+}
+
+/* Landlock names what it refused only to kernel audit: read it if we can, into each log. */
+static void refusals_setup(struct supervisor *sv)
+{
+	char why[256];
+	bool enabled;
+	int fd = denials_open(&enabled, why, sizeof(why));
+
+	if (fd < 0) {
+		log_info("Landlock's refusals are not logged: %s", why);
+		return;
+	}
+	if (!enabled)
+		log_info("Landlock's refusals are logged once kernel audit is on: %s", why);
+	sv->refusals.owner_of = refusal_owner;
+	sv->refusals.refused = refused;
+	sv->refusals.data = sv;
+	if (denials_watch_start(&sv->refusals, sv->loop, fd) < 0)
+		return;
+	uv_unref((uv_handle_t *)&sv->refusals.poll);
+	sv->refusals_on = true;
+}
+
 /* Everything is down: close what keeps the loop alive so uv_run returns. */
 static void teardown(struct supervisor *sv)
 {
 	control_close(sv);
 	transient_teardown(sv);
 	proxy_close(&sv->proxy, NULL);
+	if (sv->refusals_on)
+		denials_watch_close(&sv->refusals, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->audit_timer, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->trim_timer, close_cb_noop);
 	uv_close((uv_handle_t *)&sv->sig_term, close_cb_noop);
@@ -386,6 +429,7 @@ static int setup(struct supervisor *sv, struct config *cfg, bool foreground)
 	r = audit_setup(sv);
 	if (r < 0)
 		return r;
+	refusals_setup(sv);
 	proxy_limits_of(&cfg->proxy, &limits);
 	proxy_init(&sv->proxy, sv->loop, &limits);
 	uv_timer_init(sv->loop, &sv->trim_timer);

@@ -9,6 +9,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "denials.h"
 #include "proxy.h"
 
 struct service;
@@ -43,6 +44,8 @@ struct supervisor {
 	unsigned long trimmed_at;	/* proxy.accepted at the last trim */
 	unsigned long trim_seen;	/* proxy.accepted at the last tick */
 	unsigned long nofile;		/* our soft RLIMIT_NOFILE before we raised it */
+	struct denials_watch refusals;	/* Landlock's, from kernel audit, to each service's log */
+	bool refusals_on;
 };
 
 /* Run the daemon on FILE until shutdown; returns the process exit code. */

@@ -175,7 +175,7 @@ static void report_ended(struct transient *t)
 	const struct state_machine *sm = &t->s->sm;
 	struct transient_event ev = {
 		.ended = true, .name = t->s->cfg.name, .pid = t->s->last_pid,
-		.code = sm->exit_code, .sig = sm->exit_signal,
+		.code = sm->exit_code, .sig = sm->exit_signal, .refused = t->s->refused,
 	};
 
 	t->ended = true;

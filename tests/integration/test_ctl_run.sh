@@ -421,4 +421,23 @@ test_credentials_phantom_and_real_key() {
 		"message"
 }
 
+# What Landlock refused the run, read by the daemon from kernel audit: nonoctl says how many,
+# the run's log names each with the profile key that would allow it. Audit is turned on only
+# after the daemon started: it listens all along.
+test_refusals_counted_and_logged() {
+	[ "$(id -u)" = 0 ] || skip "needs root (the commands run as nobody)"
+	kernel_audit off
+	setup
+	grep -q "Landlock's refusals are logged once kernel audit is on: kernel audit is off" "$T/daemon.err" ||
+		fail "the daemon did not say audit is off: $(cat "$T/daemon.err")"
+	kernel_audit on
+	run nrun -- sh -c 'cat /etc/subuid; cat /etc/subuid; exit 4'
+	assert_rc 4 "the command's exit status"
+	assert_eq "cat: /etc/subuid: Permission denied
+cat: /etc/subuid: Permission denied
+nonoctl run: Landlock refused 'run-1' 2 accesses: 'nonoctl logs run-1' names them" "$OUT" "what nonoctl said"
+	assert_eq "landlock refused: read /etc/subuid: allow with filesystem.read_file /etc/subuid" \
+		"$(log_events run-1 | grep '^landlock')" "the run's log"
+}
+
 run_tests "$@"

@@ -144,4 +144,35 @@ test_port_only_fallback_is_shown() {
 		fail "explain: $OUT"
 }
 
+# What Landlock refused a service, as kernel audit reports it: one line in its log per kind,
+# naming the profile key that would allow it or the deny that protects it; all counted in
+# its status. (Nothing the sandbox does changes; run's footer is test_run.sh's.)
+test_refusals_logged_and_counted() {
+	[ "$(id -u)" = 0 ] || skip "needs root (reads kernel audit)"
+	kernel_audit on
+	sandboxed_ini
+	printf '{"extends": "default", "filesystem": {"deny": ["/etc/hostname"]}}\n' >"$T/agent.json"
+	sed -i "s|^profile = default\$|profile = $T/agent.json|" "$INI"
+	# /etc/hostname (denied on purpose) and /etc/subuid (not granted), each read twice; a
+	# file made in /var/tmp (read-only there); then sleep.
+	sed -i "s|^command = .*|command = /bin/sh -c 'cat /etc/hostname /etc/subuid /etc/hostname /etc/subuid; touch /var/tmp/nono-refused-$$; exec sleep 100'|" "$INI"
+	start_daemon
+	wait_running 5 web
+	wait_for 5 eval '[ "$(svc_field web refused)" = 5 ]' ||
+		fail "refused is '$(svc_field web refused)', not 5; log: $(log_events web)"
+	assert_eq "started pid $PID
+landlock refused: read /etc/hostname: protected by profile $T/agent.json (filesystem.deny), not granted on purpose
+landlock refused: read /etc/subuid: allow with filesystem.read_file /etc/subuid
+landlock refused: create a file in /var/tmp: allow with filesystem.write /var/tmp" "$(log_events web)" "the service's log"
+	[ ! -e "/var/tmp/nono-refused-$$" ] || fail "the service made a file in /var/tmp"
+	run ctl status web
+	assert_match "^web +RUNNING +pid $PID, uptime 0:00:0[0-9], restarts 0, landlock refused 5 \(in its log\)$" "$OUT" "status line"
+	# A new run counts its own.
+	run ctl restart web
+	assert_rc 0 "restart"
+	wait_running 5 web
+	wait_for 5 eval '[ "$(svc_field web refused)" = 5 ]' ||
+		fail "after a restart refused is '$(svc_field web refused)', not 5"
+}
+
 run_tests "$@"
