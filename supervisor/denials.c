@@ -87,7 +87,8 @@ int denials_open(bool *enabled, char *why, size_t whylen)
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		rc = -errno;
-		snprintf(why, whylen, "reading the kernel's audit records needs root (CAP_AUDIT_READ): %s",
+		snprintf(why, whylen,
+			 "reading the kernel's audit records needs root (CAP_AUDIT_READ): %s",
 			 strerror(-rc));
 		close(fd);
 		return rc;
@@ -97,10 +98,12 @@ int denials_open(bool *enabled, char *why, size_t whylen)
 	rc = audit_enabled(fd);
 	*enabled = rc == 1;
 	if (rc == 0)
-		snprintf(why, whylen, "kernel audit is off (it is the only place Landlock names them); "
-				      "'auditctl -e 1' turns it on");
+		snprintf(why, whylen,
+			 "kernel audit is off (it is the only place Landlock names them); "
+			 "'auditctl -e 1' turns it on");
 	else if (rc < 0)
-		snprintf(why, whylen, "the kernel's audit status cannot be read: %s", strerror(-rc));
+		snprintf(why, whylen, "the kernel's audit status cannot be read: %s",
+			 strerror(-rc));
 	return fd;
 }
 
@@ -134,7 +137,8 @@ int denials_read(int fd, struct denial *d)
 		return strstr((char *)NLMSG_DATA(h), mark) ? 2 : 0;
 	case DENIALS_ACCESS:
 	case DENIALS_DOMAIN:
-		return denials_parse(h->nlmsg_type, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, d) == 0;
+		return denials_parse(h->nlmsg_type, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN,
+				     d) == 0;
 	default:
 		return 0;
 	}
@@ -302,12 +306,14 @@ static struct kind classify_fs(const struct denial *d)
 		for (size_t i = 0; !several && i < sizeof(in_dir) / sizeof(in_dir[0]); i++)
 			if (blocked(d, in_dir[i].right))
 				return (struct kind){in_dir[i].what, "--write", "filesystem.write"};
-		return (struct kind){"move or link files into or out of", "--write", "filesystem.write"};
+		return (struct kind){"move or link files into or out of", "--write",
+				     "filesystem.write"};
 	}
 	if (blocked(d, "fs.write_file") || blocked(d, "fs.truncate"))
 		return (struct kind){"write", "--write-file", "filesystem.write_file"};
 	if (blocked(d, "fs.ioctl_dev"))
-		return (struct kind){"use (ioctl) the device", "--write-file", "filesystem.write_file"};
+		return (struct kind){"use (ioctl) the device", "--write-file",
+				     "filesystem.write_file"};
 	if (blocked(d, "fs.read_dir"))
 		return (struct kind){"list", "--read", "filesystem.read"};
 	if (blocked(d, "fs.execute"))
@@ -328,7 +334,8 @@ static struct kind classify(const struct denial *d)
 	if (blocked(d, "scope.signal"))
 		return (struct kind){"signal a process outside the sandbox:", NULL, NULL};
 	if (blocked(d, "scope.abstract_unix_socket"))
-		return (struct kind){"connect to an abstract socket outside the sandbox:", NULL, NULL};
+		return (struct kind){"connect to an abstract socket outside the sandbox:", NULL,
+				     NULL};
 	if (blocked(d, "ptrace"))
 		return (struct kind){"trace a process outside the sandbox:", NULL, NULL};
 	return K_NONE;
@@ -349,8 +356,8 @@ static bool other_proc(const char *path)
 void denials_describe(const struct denial *d, const struct policy *p, enum denials_style style,
 		      char *out, size_t outlen)
 {
-	const struct policy_deny *deny = p && d->object[0] == '/' ? policy_deny_covering(p, d->object)
-								 : NULL;
+	const struct policy_deny *deny =
+	    p && d->object[0] == '/' ? policy_deny_covering(p, d->object) : NULL;
 	struct kind k = classify(d);
 	const char *grant = style == DENIALS_FLAGS ? k.flag : k.key;
 	char obj[PATH_MAX + 64];
@@ -362,12 +369,13 @@ void denials_describe(const struct denial *d, const struct policy *p, enum denia
 		snprintf(out, outlen, "%s %s: protected by %s, not granted on purpose", k.what, obj,
 			 deny->origin ? deny->origin : "a deny rule");
 	else if (other_proc(d->object))
-		snprintf(out, outlen, "%s %s: /proc/PID is granted to the command itself only (as "
-				      "/proc/self), not to other processes, its children included",
+		snprintf(out, outlen,
+			 "%s %s: /proc/PID is granted to the command itself only (as "
+			 "/proc/self), not to other processes, its children included",
 			 k.what, obj);
 	else if (grant && strcmp(k.flag, "--allow-domain") == 0)
-		snprintf(out, outlen, "%s %s: only the proxy is reachable; name a host with %s", k.what,
-			 obj, grant);
+		snprintf(out, outlen, "%s %s: only the proxy is reachable; name a host with %s",
+			 k.what, obj, grant);
 	else if (grant)
 		snprintf(out, outlen, "%s %s: allow with %s %s", k.what, obj, grant, obj);
 	else
@@ -439,7 +447,7 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 			owner = owner_slot(w, d.domain);
 			if (owner)
 				w->refused(w, *owner, &d);
-			else /* Refusals are rare, and this copy only happens for unknown domains. */
+			else /* its domain's first record is next (or not ours) */
 				w->pending[w->n_pending++ % DENIALS_PENDING] = d;
 		} else if (rc < 0) {
 			uv_poll_stop(h); /* the socket failed: what was read stands */

@@ -19,15 +19,15 @@
 #define DENIALS_DOMAIN 1424 /* AUDIT_LANDLOCK_DOMAIN: a domain's creator, then its end */
 
 struct denial {
-	int type;		/* DENIALS_ACCESS or DENIALS_DOMAIN */
-	uint64_t domain;	/* Landlock's domain id */
+	int type;	 /* DENIALS_ACCESS or DENIALS_DOMAIN */
+	uint64_t domain; /* Landlock's domain id */
 	/* DENIALS_ACCESS */
-	char blockers[320];	/* the rights refused: "fs.read_file", "fs.make_reg,fs.refer" */
-	char object[PATH_MAX];	/* the path (decoded), "ADDR:PORT" for TCP, else "" */
+	char blockers[320];    /* the rights refused: "fs.read_file", "fs.make_reg,fs.refer" */
+	char object[PATH_MAX]; /* the path (decoded), "ADDR:PORT" for TCP, else "" */
 	/* DENIALS_DOMAIN */
-	bool allocated;		/* status=allocated (first refusal) or deallocated (its end) */
-	pid_t pid;		/* who made the domain: the exec helper, so the service's pid */
-	unsigned long denials;	/* at its end: how many refusals in all */
+	bool allocated;	       /* status=allocated (first refusal) or deallocated (its end) */
+	pid_t pid;	       /* who made the domain: the exec helper, so the service's pid */
+	unsigned long denials; /* at its end: how many refusals in all */
 };
 
 /*
@@ -38,9 +38,10 @@ struct denial {
 int denials_open(bool *enabled, char *why, size_t whylen);
 
 /*
- * One message from fd: 1 and *d filled for a Landlock record, 2 for our own marker (see
- * denials_mark) or the kernel's refusal of it (it will not come), 0 for anything else, -EAGAIN when nothing waits, -ENOBUFS when the kernel
- * dropped records (the socket's buffer was full; reading can go on).
+ * One message from fd: 1 and *d filled for a Landlock record; 2 for our own marker (see
+ * denials_mark), or the kernel's refusal of it (then it will not come); 0 for anything else;
+ * -EAGAIN when nothing waits; -ENOBUFS when the kernel dropped records (the socket's buffer
+ * was full; reading can go on).
  */
 int denials_read(int fd, struct denial *d);
 
@@ -74,6 +75,11 @@ void denials_describe(const struct denial *d, const struct policy *p, enum denia
  */
 #define DENIALS_PENDING 8
 
+struct denials_domain {
+	uint64_t domain;
+	void *owner;
+};
+
 struct denials_watch {
 	uv_poll_t poll;
 	int fd;
@@ -81,14 +87,11 @@ struct denials_watch {
 	void (*refused)(struct denials_watch *w, void *owner, const struct denial *d);
 	void (*marked)(struct denials_watch *w); /* our denials_mark() came back (may be NULL) */
 	void *data;
-	struct {
-		uint64_t domain;
-		void *owner;
-	} *domains;
+	struct denials_domain *domains;
 	size_t n_domains;
 	struct denial *pending; /* DENIALS_PENDING of them, a ring */
 	unsigned n_pending;
-	unsigned long lost;	/* records the kernel dropped (ENOBUFS) */
+	unsigned long lost; /* records the kernel dropped (ENOBUFS) */
 };
 
 /* Start reading fd (from denials_open; the watch owns it from now on). 0 or a negative errno. */

@@ -71,7 +71,7 @@ struct service {
 	bool paused;			/* pipes paused while the log catches up */
 	/* Landlock's refusals in this run, from kernel audit (service_refusals.c) */
 	unsigned long refused;		/* how many */
-	unsigned refused_logged;	/* distinct ones written to the log */
+	unsigned refused_logged;	/* distinct ones seen (written to the log up to the limit) */
 	uint32_t refused_seen[SERVICE_REFUSALS_LOGGED];	/* their hashes */
 	struct policy *refused_policy;	/* compiled at the first: names deny groups */
 	char cgroup[PATH_MAX];		/* empty: process-group kills */

@@ -30,13 +30,12 @@ void service_refused(struct service *s, const struct denial *d)
 	char line[PATH_MAX + 256], why[256];
 
 	s->refused++;
-	for (unsigned i = 0; i < s->refused_logged; i++)
+	for (unsigned i = 0; i < s->refused_logged && i < SERVICE_REFUSALS_LOGGED; i++)
 		if (s->refused_seen[i] == h)
 			return;
-	if (s->refused_logged == SERVICE_REFUSALS_LOGGED) {
-		if (s->refused == SERVICE_REFUSALS_LOGGED + 1)
-			service__event(s, "landlock: more refusals than %d kinds; counted from now on, "
-					  "not logged",
+	if (s->refused_logged >= SERVICE_REFUSALS_LOGGED) {
+		if (s->refused_logged++ == SERVICE_REFUSALS_LOGGED)
+			service__event(s, "landlock: over %d kinds of refusal; more are counted only",
 				       SERVICE_REFUSALS_LOGGED);
 		return;
 	}
@@ -44,8 +43,8 @@ void service_refused(struct service *s, const struct denial *d)
 	/* The run's policy names its deny groups; compiled once, at its first refusal. */
 	if (!s->refused_policy) {
 		s->refused_policy = calloc(1, sizeof(*s->refused_policy));
-		if (s->refused_policy &&
-		    sandbox_compile(&s->cfg, s->sv->config_dir, s->refused_policy, why, sizeof(why)) < 0)
+		if (s->refused_policy && sandbox_compile(&s->cfg, s->sv->config_dir,
+							 s->refused_policy, why, sizeof(why)) < 0)
 			policy_free(s->refused_policy); /* zeroed: no deny is named */
 	}
 	denials_describe(d, s->refused_policy, DENIALS_KEYS, line, sizeof(line));

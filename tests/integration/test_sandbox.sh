@@ -175,4 +175,25 @@ landlock refused: create a file in /var/tmp: allow with filesystem.write /var/tm
 		fail "after a restart refused is '$(svc_field web refused)', not 5"
 }
 
+# A run that is refused many things logs the first 64 kinds, says so once, and counts all.
+test_refusals_past_the_limit_are_counted() {
+	[ "$(id -u)" = 0 ] || skip "needs root (reads kernel audit)"
+	kernel_audit on
+	sandboxed_ini
+	mkdir "$T/files"
+	for i in $(seq 70); do echo "$i" >"$T/files/f$i"; done
+	chmod 644 "$T"/files/*
+	# 70 files the default profile does not grant (/tmp is write-only), then 70 again
+	sed -i "s|^command = .*|command = /bin/sh -c 'for i in \$(seq 70) \$(seq 70); do cat $T/files/f\$i; done 2>/dev/null; exec sleep 100'|" "$INI"
+	start_daemon
+	wait_running 5 web
+	wait_for 5 eval '[ "$(svc_field web refused)" = 140 ]' ||
+		fail "refused is '$(svc_field web refused)', not 140"
+	assert_eq 64 "$(log_events web | grep -c '^landlock refused: read ')" "refusals logged"
+	assert_eq "landlock refused: read $T/files/f1: allow with filesystem.read_file $T/files/f1" \
+		"$(log_events web | grep -m1 '^landlock refused')" "the first"
+	assert_eq "landlock: over 64 kinds of refusal; more are counted only" \
+		"$(log_events web | grep '^landlock:')" "said once"
+}
+
 run_tests "$@"

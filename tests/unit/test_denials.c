@@ -24,11 +24,13 @@ static const struct access_case access_cases[] = {
     {"audit(1796431502.663:263): domain=1d14a42cd blockers=fs.read_file path=\"/etc/locale.alias\" "
      "dev=\"vda\" ino=810",
      "fs.read_file", "/etc/locale.alias", 0x1d14a42cdULL},
-    {"audit(1796431502.663:264): domain=1d14a42cd blockers=fs.make_reg path=\"/var/tmp\" dev=\"vda\" "
+    {"audit(1796431502.663:264): domain=1d14a42cd blockers=fs.make_reg path=\"/var/tmp\" "
+     "dev=\"vda\" "
      "ino=409338",
      "fs.make_reg", "/var/tmp", 0x1d14a42cdULL},
     /* a name with a space: audit writes untrusted strings that need it as bare hex */
-    {"audit(1796431502.667:271): domain=1d14a42cd blockers=fs.read_file path=2F6574632F737020616365 "
+    {"audit(1796431502.667:271): domain=1d14a42cd blockers=fs.read_file "
+     "path=2F6574632F737020616365 "
      "dev=\"vda\" ino=409602",
      "fs.read_file", "/etc/sp ace", 0x1d14a42cdULL},
     {"audit(1796431502.703:276): domain=1d14a42cd blockers=net.connect_tcp daddr=127.0.0.1 dest=80",
@@ -60,11 +62,12 @@ Test(denials, access_records)
 
 Test(denials, domain_records)
 {
-	cr_assert_eq(parse(DENIALS_DOMAIN,
-			   "audit(1796431502.663:263): domain=1d14a42cd status=allocated mode=enforcing "
-			   "pid=17181 uid=65534 exe=\"/usr/libexec/nono-supervise/nono-exec\" "
-			   "comm=\"nono-exec\""),
-		     0);
+	cr_assert_eq(
+	    parse(DENIALS_DOMAIN,
+		  "audit(1796431502.663:263): domain=1d14a42cd status=allocated mode=enforcing "
+		  "pid=17181 uid=65534 exe=\"/usr/libexec/nono-supervise/nono-exec\" "
+		  "comm=\"nono-exec\""),
+	    0);
 	cr_expect_eq(d.domain, 0x1d14a42cdULL);
 	cr_expect(d.allocated);
 	cr_expect_eq(d.pid, 17181);
@@ -78,8 +81,11 @@ Test(denials, domain_records)
 
 Test(denials, malformed_records_are_refused)
 {
-	const char *bad[] = {"", "domain=1 blockers=fs.read_file", "audit(1.2:3): blockers=fs.read_file",
-			     "audit(1.2:3): domain=1d", "audit(1.2:3): domain=1 blockers=\"unterminated",
+	const char *bad[] = {"",
+			     "domain=1 blockers=fs.read_file",
+			     "audit(1.2:3): blockers=fs.read_file",
+			     "audit(1.2:3): domain=1d",
+			     "audit(1.2:3): domain=1 blockers=\"unterminated",
 			     "audit(1.2:3"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
