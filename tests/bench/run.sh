@@ -4,6 +4,7 @@
 #   tests/bench/run.sh [--quick] [--tools nono,supervisord,runit,pm2] [--json FILE] [--keep] [-v]
 #   tests/bench/run.sh --sandbox [--quick] ...   only the sandbox benchmark (see sandbox.sh)
 #   tests/bench/run.sh --proxy [--quick] [-v]    only the credential proxy benchmark (proxy.sh)
+#   tests/bench/run.sh --run [--quick]           only `nono-supervise run` vs bubblewrap (runcmd.py)
 #
 # BUILD=DIR selects the meson build dir (default: <repo>/build). Runs as root. Installs what is
 # missing: Debian packages supervisor and runit, pm2 (npm) into tests/bench/.npm. Every process
@@ -16,6 +17,14 @@ for a in "$@"; do [ "$a" = --sandbox ] && exec "$here/sandbox.sh" "$@"; done
 for a in "$@"; do [ "$a" = --proxy ] && exec "$here/proxy.sh" "$@"; done
 root=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$root/build}
+# --run: one sandboxed command start to exit, against bubblewrap (installed if missing)
+for a in "$@"; do
+	[ "$a" = --run ] || continue
+	command -v bwrap >/dev/null || DEBIAN_FRONTEND=noninteractive timeout 900 apt-get \
+		-o DPkg::Lock::Timeout=300 install -y --no-install-recommends bubblewrap >/dev/null 2>&1 ||
+		echo "[bench] bubblewrap could not be installed: no ratios" >&2
+	exec python3 "$here/runcmd.py" --build "$BUILD" "$@"
+done
 tag="nonobench-$$-$(date +%s%N)"
 work=$(mktemp -d /tmp/nono-bench.XXXXXX)
 keep=0
