@@ -30,7 +30,8 @@ static int talk(int fd, int type, const void *data, size_t len)
 
 	if (len > sizeof(req.data))
 		return -EINVAL;
-	memcpy(req.data, data, len);
+	if (len)
+		memcpy(req.data, data, len);
 	if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -errno;
 	return 0;
