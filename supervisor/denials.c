@@ -15,8 +15,9 @@
 #include "policy.h"
 #include "util.h"
 
-#define MARK_TEXT "nono-supervise-mark"
-#define RCVBUF	  (1 << 20) /* a burst of refusals fits; past it the kernel drops (ENOBUFS) */
+#define MARK_TEXT   "nono-supervise-mark"
+#define RCVBUF	    (1 << 20) /* a burst of refusals fits; past it the kernel drops (ENOBUFS) */
+#define WATCH_BATCH 256	      /* records read per loop turn: the loop's other work goes on */
 
 static int talk(int fd, int type, const void *data, size_t len)
 {
@@ -429,11 +430,13 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 	struct denials_watch *w = h->data;
 	struct denial d;
 	void **owner;
+	unsigned budget = WATCH_BATCH;
 	int rc;
 
 	(void)status;
 	(void)events;
-	while ((rc = denials_read(w->fd, &d)) != -EAGAIN) {
+	/* A sandbox can make records as fast as it can fail a syscall: take a batch a turn. */
+	while (budget-- && (rc = denials_read(w->fd, &d)) != -EAGAIN) {
 		if (rc == -ENOBUFS) {
 			w->lost++;
 		} else if (rc == 2 && w->marked) {
