@@ -55,8 +55,18 @@ static void run_report(void *arg, const struct transient_event *ev)
 		cJSON_AddStringToObject(r, "signal", config_signal_name(ev->sig));
 	if (ev->ended)
 		cJSON_AddNumberToObject(r, "status", ev->status);
-	if (ev->ended && ev->refused)
+	if (ev->ended && ev->refused) {
+		cJSON *a = cJSON_AddArrayToObject(r, "refusals");
+
 		cJSON_AddNumberToObject(r, "refused", (double)ev->refused);
+		for (unsigned i = 0; a && i < ev->n_shown; i++) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "what", ev->shown[i].line);
+			cJSON_AddNumberToObject(o, "count", ev->shown[i].count);
+			cJSON_AddItemToArray(a, o);
+		}
+	}
 	/* Detached, the run is the fleet's once it started; else ours until it ends. */
 	if (ev->ended || c->run_detach) {
 		transient_disown(c->run);

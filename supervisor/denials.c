@@ -17,7 +17,6 @@
 
 #define MARK_TEXT   "nono-supervise-mark"
 #define RCVBUF	    (1 << 20) /* a burst of refusals fits; past it the kernel drops (ENOBUFS) */
-#define WATCH_BATCH 256	      /* records read per loop turn: the loop's other work goes on */
 
 static int talk(int fd, int type, const void *data, size_t len)
 {
@@ -113,8 +112,9 @@ int denials_mark(int fd)
 {
 	char text[64];
 	int n = snprintf(text, sizeof(text), MARK_TEXT "=%ld", (long)getpid());
+	int rc = talk(fd, AUDIT_GET, NULL, 0);
 
-	return talk(fd, AUDIT_USER, text, (size_t)n + 1);
+	return rc < 0 ? rc : talk(fd, AUDIT_USER, text, (size_t)n + 1);
 }
 
 int denials_read(int fd, struct denial *d)
@@ -127,22 +127,33 @@ int denials_read(int fd, struct denial *d)
 	if (n < 0)
 		return errno == EINTR ? -EAGAIN : -errno;
 	if (!NLMSG_OK(h, (int)n))
-		return 0;
+		return DENIALS_OTHER;
 	/* The kernel sends one record per message. */
 	switch (h->nlmsg_type) {
-	case NLMSG_ERROR: /* the kernel refused our mark: it will never come, stop waiting */
-		return ((const struct nlmsgerr *)NLMSG_DATA(h))->error ? 2 : 0;
+	case NLMSG_ERROR: {
+		const struct nlmsgerr *e = NLMSG_DATA(h);
+
+		/* a refused status query says nothing of the mark sent after it */
+		return e->error && e->msg.nlmsg_type == AUDIT_USER ? DENIALS_MARK_REFUSED
+								   : DENIALS_OTHER;
+	}
+	case AUDIT_GET:
+		if (h->nlmsg_len < NLMSG_LENGTH(2 * sizeof(uint32_t)))
+			return DENIALS_OTHER;
+		return ((const struct audit_status *)NLMSG_DATA(h))->enabled ? DENIALS_OTHER
+									     : DENIALS_AUDIT_OFF;
 	case AUDIT_USER:
 		/* "pid=N uid=0 ... msg='nono-supervise-mark=N'": ours only if it carries our pid */
 		buf[n] = '\0';
 		snprintf(mark, sizeof(mark), "msg='" MARK_TEXT "=%ld'", (long)getpid());
-		return strstr((char *)NLMSG_DATA(h), mark) ? 2 : 0;
+		return strstr((char *)NLMSG_DATA(h), mark) ? DENIALS_MARK : DENIALS_OTHER;
 	case DENIALS_ACCESS:
 	case DENIALS_DOMAIN:
-		return denials_parse(h->nlmsg_type, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN,
-				     d) == 0;
+		return denials_parse(h->nlmsg_type, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, d) == 0
+			       ? DENIALS_RECORD
+			       : DENIALS_OTHER;
 	default:
-		return 0;
+		return DENIALS_OTHER;
 	}
 }
 
@@ -382,118 +393,4 @@ void denials_describe(const struct denial *d, const struct policy *p, enum denia
 		snprintf(out, outlen, "%s %s: allow with %s %s", k.what, obj, grant, obj);
 	else
 		snprintf(out, outlen, "%s %s: not allowed in a sandbox", k.what, obj);
-}
-
-static void **owner_slot(struct denials_watch *w, uint64_t domain)
-{
-	for (size_t i = 0; i < w->n_domains; i++)
-		if (w->domains[i].domain == domain)
-			return &w->domains[i].owner;
-	return NULL;
-}
-
-/* A domain's first record: whose is it? Then its refusals that came just before. */
-static void adopt(struct denials_watch *w, const struct denial *d)
-{
-	void *owner = w->owner_of(w, d->pid), *grown;
-
-	if (!owner)
-		return;
-	grown = realloc(w->domains, (w->n_domains + 1) * sizeof(*w->domains));
-	if (!grown)
-		return;
-	w->domains = grown;
-	w->domains[w->n_domains].domain = d->domain;
-	w->domains[w->n_domains++].owner = owner;
-	for (unsigned i = w->n_pending > DENIALS_PENDING ? w->n_pending - DENIALS_PENDING : 0;
-	     i < w->n_pending; i++) {
-		struct denial *p = &w->pending[i % DENIALS_PENDING];
-
-		if (p->domain == d->domain) {
-			w->refused(w, owner, p);
-			p->domain = 0;
-		}
-	}
-}
-
-static void drop_domain(struct denials_watch *w, uint64_t domain)
-{
-	for (size_t i = 0; i < w->n_domains; i++)
-		if (w->domains[i].domain == domain) {
-			w->domains[i] = w->domains[--w->n_domains];
-			return;
-		}
-}
-
-static void watch_cb(uv_poll_t *h, int status, int events)
-{
-	struct denials_watch *w = h->data;
-	struct denial d;
-	void **owner;
-	unsigned budget = WATCH_BATCH;
-	int rc;
-
-	(void)status;
-	(void)events;
-	/* A sandbox can make records as fast as it can fail a syscall: take a batch a turn. */
-	while (budget-- && (rc = denials_read(w->fd, &d)) != -EAGAIN) {
-		if (rc == -ENOBUFS) {
-			w->lost++;
-		} else if (rc == 2 && w->marked) {
-			w->marked(w); /* which may close the watch: read no further */
-			return;
-		} else if (rc == 1 && d.type == DENIALS_DOMAIN) {
-			if (d.allocated && !owner_slot(w, d.domain))
-				adopt(w, &d);
-			else if (!d.allocated)
-				drop_domain(w, d.domain);
-		} else if (rc == 1) {
-			owner = owner_slot(w, d.domain);
-			if (owner)
-				w->refused(w, *owner, &d);
-			else /* its domain's first record is next (or not ours) */
-				w->pending[w->n_pending++ % DENIALS_PENDING] = d;
-		} else if (rc < 0) {
-			uv_poll_stop(h); /* the socket failed: what was read stands */
-			return;
-		}
-	}
-}
-
-int denials_watch_start(struct denials_watch *w, uv_loop_t *loop, int fd)
-{
-	int rc;
-
-	w->fd = fd;
-	w->pending = calloc(DENIALS_PENDING, sizeof(*w->pending));
-	if (!w->pending)
-		return close(fd), -ENOMEM;
-	rc = uv_poll_init(loop, &w->poll, fd);
-	if (rc < 0) {
-		free(w->pending);
-		close(fd);
-		return rc;
-	}
-	w->poll.data = w;
-	return uv_poll_start(&w->poll, UV_READABLE, watch_cb);
-}
-
-void denials_watch_forget(struct denials_watch *w, void *owner)
-{
-	for (size_t i = 0; i < w->n_domains;)
-		if (w->domains[i].owner == owner)
-			w->domains[i] = w->domains[--w->n_domains];
-		else
-			i++;
-}
-
-void denials_watch_close(struct denials_watch *w, uv_close_cb close_cb)
-{
-	uv_close((uv_handle_t *)&w->poll, close_cb);
-	close(w->fd);
-	free(w->domains);
-	free(w->pending);
-	w->domains = NULL;
-	w->pending = NULL;
-	w->n_domains = 0;
 }

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <uv.h>
 
 /* Landlock's record types (linux/audit.h since 6.15; Debian 12's header predates them). */
 #define DENIALS_ACCESS 1423 /* AUDIT_LANDLOCK_ACCESS: one refusal */
@@ -37,17 +36,26 @@ struct denial {
  */
 int denials_open(bool *enabled, char *why, size_t whylen);
 
+/* What denials_read() found. */
+enum denials_msg {
+	DENIALS_OTHER,		/* not ours, or not a Landlock record: skip it */
+	DENIALS_RECORD,		/* a Landlock record, in *d */
+	DENIALS_MARK,		/* our own mark came back (see denials_mark) */
+	DENIALS_MARK_REFUSED,	/* the kernel refused a mark: it will not come */
+	DENIALS_AUDIT_OFF,	/* the answer to denials_mark's status query: audit is off, the
+				   mark will not come */
+};
+
 /*
- * One message from fd: 1 and *d filled for a Landlock record; 2 for our own marker (see
- * denials_mark), or the kernel's refusal of it (then it will not come); 0 for anything else;
- * -EAGAIN when nothing waits; -ENOBUFS when the kernel dropped records (the socket's buffer
- * was full; reading can go on).
+ * One message from fd: an enum denials_msg, -EAGAIN when nothing waits, -ENOBUFS when the
+ * kernel dropped records (the socket's buffer was full; reading can go on).
  */
 int denials_read(int fd, struct denial *d);
 
 /*
- * Put a marker in the audit stream. Records queue in order, so once denials_read() returns
- * 2, every refusal that happened before this call has been read. 0 or a negative errno.
+ * Put a mark in the audit stream. Records queue in order, so once denials_read() returns
+ * DENIALS_MARK, every refusal that happened before this call has been read. The audit status
+ * is asked first: DENIALS_AUDIT_OFF comes instead when audit was turned off. 0 or -errno.
  */
 int denials_mark(int fd);
 
@@ -66,41 +74,5 @@ enum denials_style { DENIALS_FLAGS, DENIALS_KEYS };
  */
 void denials_describe(const struct denial *d, const struct policy *p, enum denials_style style,
 		      char *out, size_t outlen);
-
-/*
- * On a loop: refusals handed to their owner. A domain's first record names the pid that
- * made it (the exec helper: the service's pid); owner_of maps it to an owner, or NULL for
- * a domain that is not ours. That record comes right after the domain's first refusal, so
- * the last few refusals of unknown domains wait for it.
- */
-#define DENIALS_PENDING 8
-
-struct denials_domain {
-	uint64_t domain;
-	void *owner;
-};
-
-struct denials_watch {
-	uv_poll_t poll;
-	int fd;
-	void *(*owner_of)(struct denials_watch *w, pid_t pid);
-	void (*refused)(struct denials_watch *w, void *owner, const struct denial *d);
-	void (*marked)(struct denials_watch *w); /* our denials_mark() came back (may be NULL) */
-	void *data;
-	struct denials_domain *domains;
-	size_t n_domains;
-	struct denial *pending; /* DENIALS_PENDING of them, a ring */
-	unsigned n_pending;
-	unsigned long lost; /* records the kernel dropped (ENOBUFS) */
-};
-
-/* Start reading fd (from denials_open; the watch owns it from now on). 0 or a negative errno. */
-int denials_watch_start(struct denials_watch *w, uv_loop_t *loop, int fd);
-
-/* A domain ended (its owner's process is gone): forget it. */
-void denials_watch_forget(struct denials_watch *w, void *owner);
-
-/* Stop; fd is closed when the handle is (close_cb may be NULL). */
-void denials_watch_close(struct denials_watch *w, uv_close_cb close_cb);
 
 #endif

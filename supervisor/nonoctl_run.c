@@ -191,6 +191,34 @@ static int status_of(const cJSON *reply)
 									       RUN_EXIT_SANDBOX;
 }
 
+/* What Landlock refused the command (the daemon read kernel audit), as `nono-supervise run`
+ * says it: each kind with the flag that would allow it. */
+static void refusals(const struct session *se, const cJSON *reply)
+{
+	double n = json_num(reply, "refused"), shown = 0;
+	const cJSON *r;
+
+	if (n <= 0)
+		return;
+	say("Landlock refused '%s' %.0f access%s (as the kernel reported them):", se->name, n,
+	    n == 1 ? "" : "es");
+	cJSON_ArrayForEach(r, cJSON_GetObjectItem(reply, "refusals")) {
+		double count = json_num(r, "count");
+		const char *what = json_str(r, "what");
+
+		if (!what || count < 1)
+			continue;
+		shown += count;
+		if (count > 1)
+			fprintf(stderr, "  %.0fx %s\n", count, what);
+		else
+			fprintf(stderr, "  %s\n", what);
+	}
+	if (n > shown)
+		fprintf(stderr, "  ... and %.0f more ('nonoctl logs %s' names them)\n", n - shown,
+			se->name);
+}
+
 /* One line from the daemon: -1 to go on, else the exit status. */
 static int handle_line(struct session *se, const char *line)
 {
@@ -230,10 +258,7 @@ static int handle_line(struct session *se, const char *line)
 			say("'%s' killed by %s", se->name, json_str(reply, "signal"));
 		else if (se->o->verbose)
 			say("'%s' exited with code %d", se->name, ret);
-		if (json_num(reply, "refused") > 0)
-			say("Landlock refused '%s' %.0f access%s: 'nonoctl logs %s' names them",
-			    se->name, json_num(reply, "refused"),
-			    json_num(reply, "refused") == 1 ? "" : "es", se->name);
+		refusals(se, reply);
 	} else if (!ok && se->o->verbose) {	/* a signal it could not take */
 		say("%s", err ? err : "?");
 	}

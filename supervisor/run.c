@@ -20,7 +20,7 @@
 
 #include "audit.h"
 #include "credstore.h"
-#include "denials.h"
+#include "denials_watch.h"
 #include "env.h"
 #include "exec.h"
 #include "netns.h"
@@ -34,7 +34,6 @@
 
 #define DENIALS_MAX  8  /* network denials kept for the footer */
 #define REFUSALS_MAX 16 /* distinct Landlock refusals kept for the footer */
-#define MARK_WAIT_MS 1000 /* at the end, how long the audit stream may take to catch up */
 
 struct run {
 	uv_loop_t *loop;
@@ -61,7 +60,6 @@ struct run {
 	/* Landlock's refusals, from kernel audit when we can read it (else why not) */
 	struct denials_watch dw;
 	bool dw_on;
-	uv_timer_t mark_timer;
 	char dw_why[256];
 	struct {
 		char line[512];
@@ -164,9 +162,8 @@ static void watch_refusals(struct run *r)
 		snprintf(r->dw_why, sizeof(r->dw_why), "the audit socket cannot be watched");
 		return;
 	}
+	uv_ref((uv_handle_t *)&r->dw.poll); /* the run waits for its mark */
 	r->dw_on = true;
-	uv_timer_init(r->loop, &r->mark_timer);
-	r->mark_timer.data = r;
 }
 
 static void listener_closed(struct proxy_listener *pl)
@@ -182,10 +179,8 @@ static void finish(struct run *r)
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
 		uv_close((uv_handle_t *)&r->sigs[i], close_cb);
 	uv_close((uv_handle_t *)&r->sigchld, close_cb);
-	if (r->dw_on) {
-		uv_close((uv_handle_t *)&r->mark_timer, close_cb);
+	if (r->dw_on)
 		denials_watch_close(&r->dw, close_cb);
-	}
 	if (r->pl_open)
 		proxy_listener_close(&r->pl, listener_closed);
 	proxy_session_free(&r->px, r->session);
@@ -219,16 +214,12 @@ static void status_cb(uv_poll_t *w, int status, int events)
 	}
 }
 
-static void marked(struct denials_watch *w)
+static void caught_up(void *arg, bool in_time)
 {
-	finish(w->data);
-}
+	struct run *r = arg;
 
-static void mark_timeout(uv_timer_t *t)
-{
-	struct run *r = t->data;
-
-	snprintf(r->dw_why, sizeof(r->dw_why), "the audit stream did not catch up");
+	if (!in_time)
+		snprintf(r->dw_why, sizeof(r->dw_why), "the audit stream did not catch up");
 	finish(r);
 }
 
@@ -245,11 +236,8 @@ static void exit_cb(uv_poll_t *w, int status, int events)
 	 * Audit records queue in order: once our mark comes back, every refusal the command
 	 * met has been read. Then we finish.
 	 */
-	if (r->dw_on && denials_mark(r->dw.fd) == 0) {
-		r->dw.marked = marked;
-		uv_timer_start(&r->mark_timer, mark_timeout, MARK_WAIT_MS, 0);
+	if (r->dw_on && denials_watch_mark(&r->dw, caught_up, r) == 0)
 		return;
-	}
 	finish(r);
 }
 
@@ -630,10 +618,8 @@ int run_main(int argc, char **argv)
 		rc = start(&r, cwd, err, sizeof(err));
 	if (rc < 0) {
 		say("%s", err);
-		if (r.dw_on) {
-			uv_close((uv_handle_t *)&r.mark_timer, close_cb);
+		if (r.dw_on)
 			denials_watch_close(&r.dw, close_cb);
-		}
 		proxy_session_free(&r.px, r.session);
 		proxy_close(&r.px, NULL);
 		uv_run(r.loop, UV_RUN_DEFAULT);

@@ -22,7 +22,7 @@
 #include "token.h"
 #include "spawn.h"
 #include "log.h"
-#include "denials.h"
+#include "denials_watch.h"
 #include "supervisor.h"
 #include "util.h"
 

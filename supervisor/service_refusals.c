@@ -24,12 +24,39 @@ static uint32_t hash(const char *a, const char *b)
 	return h ? h : 1;
 }
 
+/* nonoctl run tells its caller what was refused, as `nono-supervise run` does (run's flags). */
+static bool shown_again(struct service *s, uint32_t h)
+{
+	for (unsigned i = 0; i < s->n_shown; i++)
+		if (s->shown[i].hash == h) {
+			s->shown[i].count++;
+			return true;
+		}
+	return false;
+}
+
+static void show(struct service *s, uint32_t h, const struct denial *d)
+{
+	struct service_refusal *r;
+
+	if (!s->shown)
+		s->shown = calloc(SERVICE_REFUSALS_SHOWN, sizeof(*s->shown));
+	if (!s->shown || s->n_shown == SERVICE_REFUSALS_SHOWN)
+		return;
+	r = &s->shown[s->n_shown++];
+	r->hash = h;
+	r->count = 1;
+	denials_describe(d, s->refused_policy, DENIALS_FLAGS, r->line, sizeof(r->line));
+}
+
 void service_refused(struct service *s, const struct denial *d)
 {
 	uint32_t h = hash(d->blockers, d->object);
 	char line[PATH_MAX + 256], why[256];
 
 	s->refused++;
+	if (s->transient && shown_again(s, h))
+		return;
 	for (unsigned i = 0; i < s->refused_logged && i < SERVICE_REFUSALS_LOGGED; i++)
 		if (s->refused_seen[i] == h)
 			return;
@@ -49,6 +76,8 @@ void service_refused(struct service *s, const struct denial *d)
 	}
 	denials_describe(d, s->refused_policy, DENIALS_KEYS, line, sizeof(line));
 	service__event(s, "landlock refused: %s", line);
+	if (s->transient)
+		show(s, h, d);
 }
 
 void service_refusals_reset(struct service *s)
@@ -58,4 +87,7 @@ void service_refusals_reset(struct service *s)
 	policy_free(s->refused_policy);
 	free(s->refused_policy);
 	s->refused_policy = NULL;
+	free(s->shown);
+	s->shown = NULL;
+	s->n_shown = 0;
 }

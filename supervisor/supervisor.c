@@ -179,7 +179,6 @@ static void refusals_setup(struct supervisor *sv)
 	sv->refusals.data = sv;
 	if (denials_watch_start(&sv->refusals, sv->loop, fd) < 0)
 		return;
-	uv_unref((uv_handle_t *)&sv->refusals.poll);
 	sv->refusals_on = true;
 }
 

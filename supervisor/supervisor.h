@@ -9,7 +9,7 @@
 
 #include "audit.h"
 #include "config.h"
-#include "denials.h"
+#include "denials_watch.h"
 #include "proxy.h"
 
 struct service;

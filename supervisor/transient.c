@@ -25,6 +25,7 @@ struct transient {
 	void *arg;
 	bool detach;
 	bool started;			/* the start was reported */
+	bool ending;			/* settled: its end is reported once audit caught up */
 	bool ended;			/* the end was reported; reap armed */
 };
 
@@ -176,6 +177,7 @@ static void report_ended(struct transient *t)
 	struct transient_event ev = {
 		.ended = true, .name = t->s->cfg.name, .pid = t->s->last_pid,
 		.code = sm->exit_code, .sig = sm->exit_signal, .refused = t->s->refused,
+		.shown = t->s->shown, .n_shown = t->s->n_shown,
 	};
 
 	t->ended = true;
@@ -304,23 +306,40 @@ void transient_disown(struct transient *t)
 	service_event(t->s, EV_STOP);
 }
 
+static void end(struct transient *t)
+{
+	report_ended(t);
+	uv_timer_start(&t->reap, reap_cb, 0, 0);
+}
+
+static void refusals_caught_up(void *arg, bool in_time)
+{
+	(void)in_time; /* late: what was counted is told */
+	end(arg);
+}
+
 /*
  * Called inside a service's own callbacks: reports are sent at once (a shutdown closes the
- * clients right after), the service is freed only on the next turn of the loop.
+ * clients right after), the service is freed only on the next turn of the loop. Except the
+ * end, when Landlock's refusals are read: it waits (a moment) until kernel audit caught up,
+ * so that nonoctl is told all of them.
  */
 void transient_changed(struct supervisor *sv)
 {
 	for (struct transient *t = sv->transients; t; t = t->next) {
 		struct service *s = t->s;
 
-		if (t->ended)
+		if (t->ending)
 			continue;
 		if (!t->started && s->sm.state == ST_RUNNING)
 			report_started(t);
-		if (s->spawns && service_settled_down(s)) {
-			report_ended(t);
-			uv_timer_start(&t->reap, reap_cb, 0, 0);
-		}
+		if (!s->spawns || !service_settled_down(s))
+			continue;
+		t->ending = true;
+		if (sv->refusals_on && !sv->shutting_down &&
+		    denials_watch_mark(&sv->refusals, refusals_caught_up, t) == 0)
+			continue;
+		end(t);
 	}
 }
 
@@ -347,6 +366,8 @@ void transient_teardown(struct supervisor *sv)
 
 		sv->transients = t->next;
 		t->report = NULL;
+		if (sv->refusals_on)
+			denials_watch_forget(&sv->refusals, t);
 		uv_close((uv_handle_t *)&t->reap, freed_cb);
 	}
 }

@@ -27,7 +27,9 @@ struct transient_event {
 	int code, sig;		/* how it ended: exit code, or -1 and the signal */
 	const char *error;	/* it never ran: why (code and sig are then meaningless) */
 	int status;		/* what `nonoctl run` exits with: code, 128 + sig, or 125-127 */
-	unsigned long refused;	/* Landlock's refusals counted by then (kernel audit) */
+	unsigned long refused;	/* Landlock's refusals (kernel audit), all of them */
+	const struct service_refusal *shown;	/* the first kinds, described with run's flags */
+	unsigned n_shown;
 };
 
 typedef void (*transient_report_fn)(void *arg, const struct transient_event *ev);

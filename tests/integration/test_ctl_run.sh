@@ -421,9 +421,9 @@ test_credentials_phantom_and_real_key() {
 		"message"
 }
 
-# What Landlock refused the run, read by the daemon from kernel audit: nonoctl says how many,
-# the run's log names each with the profile key that would allow it. Audit is turned on only
-# after the daemon started: it listens all along.
+# What Landlock refused the run, read by the daemon from kernel audit: nonoctl's last lines name
+# each kind with the flag that would allow it (as nono-supervise run's do), the run's log with
+# the profile key. Audit is turned on only after the daemon started: it listens all along.
 test_refusals_counted_and_logged() {
 	[ "$(id -u)" = 0 ] || skip "needs root (the commands run as nobody)"
 	kernel_audit off
@@ -435,7 +435,8 @@ test_refusals_counted_and_logged() {
 	assert_rc 4 "the command's exit status"
 	assert_eq "cat: /etc/subuid: Permission denied
 cat: /etc/subuid: Permission denied
-nonoctl run: Landlock refused 'run-1' 2 accesses: 'nonoctl logs run-1' names them" "$OUT" "what nonoctl said"
+nonoctl run: Landlock refused 'run-1' 2 accesses (as the kernel reported them):
+  2x read /etc/subuid: allow with --read-file /etc/subuid" "$OUT" "what nonoctl said"
 	assert_eq "landlock refused: read /etc/subuid: allow with filesystem.read_file /etc/subuid" \
 		"$(log_events run-1 | grep '^landlock')" "the run's log"
 }
