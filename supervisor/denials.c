@@ -149,9 +149,9 @@ int denials_read(int fd, struct denial *d)
 		return strstr((char *)NLMSG_DATA(h), mark) ? DENIALS_MARK : DENIALS_OTHER;
 	case DENIALS_ACCESS:
 	case DENIALS_DOMAIN:
-		return denials_parse(h->nlmsg_type, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, d) == 0
-			       ? DENIALS_RECORD
-			       : DENIALS_OTHER;
+		if (denials_parse(h->nlmsg_type, NLMSG_DATA(h), h->nlmsg_len - NLMSG_HDRLEN, d) < 0)
+			return DENIALS_OTHER;
+		return DENIALS_RECORD;
 	default:
 		return DENIALS_OTHER;
 	}

@@ -264,7 +264,8 @@ static void add_cgroup_limits(int ruleset)
 		if (ctl[0] && strcmp(ctl, "memory") != 0 && strcmp(ctl, "cpu") != 0 &&
 		    strcmp(ctl, "cpu,cpuacct") != 0)
 			continue;
-		root = (size_t)snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s%s", ctl[0] ? "/" : "", ctl);
+		root = (size_t)snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s%s", ctl[0] ? "/" : "",
+					ctl);
 		snprintf(dir + root, sizeof(dir) - root, "%s", strcmp(path, "/") == 0 ? "" : path);
 		for (;;) {
 			add_cgroup_file_rules(ruleset, dir);

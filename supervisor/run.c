@@ -415,12 +415,16 @@ static void footer(struct run *r, int rc)
 	for (unsigned i = 0; i < r->nrefusals; i++)
 		n += r->refusals[i].count;
 	if (n) {
-		say("Landlock refused %u access%s (as the kernel reported them):", n, n == 1 ? "" : "es");
-		for (unsigned i = 0; i < r->nrefusals; i++)
+		say("Landlock refused %u access%s (as the kernel reported them):", n,
+		    n == 1 ? "" : "es");
+		for (unsigned i = 0; i < r->nrefusals; i++) {
+			const char *line = r->refusals[i].line;
+
 			if (r->refusals[i].count > 1)
-				fprintf(stderr, "  %ux %s\n", r->refusals[i].count, r->refusals[i].line);
+				fprintf(stderr, "  %ux %s\n", r->refusals[i].count, line);
 			else
-				fprintf(stderr, "  %s\n", r->refusals[i].line);
+				fprintf(stderr, "  %s\n", line);
+		}
 		if (r->more_refusals)
 			fprintf(stderr, "  ... and %u more\n", r->more_refusals);
 	}
@@ -440,11 +444,13 @@ static void footer(struct run *r, int rc)
 		return;
 	if (r->dw_on && !r->dw_why[0]) {
 		if (!r->ndenials)
-			say("'%s' exited with %d; the sandbox refused it nothing", r->sc.argv[0], rc);
+			say("'%s' exited with %d; the sandbox refused it nothing", r->sc.argv[0],
+			    rc);
 	} else {
 		say("'%s' exited with %d. If a file was refused (EACCES, EPERM), grant it with "
 		    "--read PATH or --allow PATH (--allow-cwd for this directory); a host, with "
-		    "--allow-domain HOST. --dry-run shows the policy. (Refusals are not named: %s.)",
+		    "--allow-domain HOST. --dry-run shows the policy. "
+		    "(Refusals are not named: %s.)",
 		    r->sc.argv[0], rc, r->dw_why);
 	}
 }

@@ -183,7 +183,8 @@ static void drain_timer_cb(uv_timer_t *t)
 	struct service *s = t->data;
 
 	if (now_ms(s) >= s->drain_until) {
-		service__event(s, "processes of the service still hold its output after %ums; closing",
+		service__event(s,
+			       "processes of the service still hold its output after %ums; closing",
 		      DRAIN_MAX_MS);
 		service__pause_output(s, true);
 		finish(s);
@@ -546,7 +547,8 @@ static void apply(struct service *s, enum svc_event ev, enum svc_state before,
 	if (changed) {
 		uv_timer_stop(&s->timer);
 		if (s->sm.state == ST_FAILED && ev != EV_SPAWN_FAILED)
-			service__event(s, "%s", s->sm.reason);	/* a crash loop; spawn errors were logged */
+			/* a crash loop; spawn errors were logged */
+			service__event(s, "%s", s->sm.reason);
 		else if (s->sm.state == ST_STOPPED && before == ST_STOPPING)
 			service__event(s, "stopped");
 	}

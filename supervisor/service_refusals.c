@@ -62,7 +62,8 @@ void service_refused(struct service *s, const struct denial *d)
 			return;
 	if (s->refused_logged >= SERVICE_REFUSALS_LOGGED) {
 		if (s->refused_logged++ == SERVICE_REFUSALS_LOGGED)
-			service__event(s, "landlock: over %d kinds of refusal; more are counted only",
+			service__event(s,
+				       "landlock: over %d kinds of refusal; more are counted only",
 				       SERVICE_REFUSALS_LOGGED);
 		return;
 	}

@@ -25,8 +25,8 @@ struct transient {
 	void *arg;
 	bool detach;
 	bool started;			/* the start was reported */
-	bool ending;			/* settled: its end is reported once audit caught up */
-	bool ended;			/* the end was reported; reap armed */
+	bool ending;			/* settled: its end is reported (once audit caught up),
+					   then it is reaped */
 };
 
 static void close_stdio(int stdio[3])
@@ -180,7 +180,6 @@ static void report_ended(struct transient *t)
 		.shown = t->s->shown, .n_shown = t->s->n_shown,
 	};
 
-	t->ended = true;
 	if (sm->state == ST_FAILED) {
 		ev.error = sm->reason;
 		ev.status = failure_status(t->s);
@@ -300,7 +299,7 @@ struct service *transient_service(const struct transient *t)
 void transient_disown(struct transient *t)
 {
 	t->report = NULL;
-	if (t->detach || t->ended)
+	if (t->detach || t->ending)
 		return;
 	log_info("service '%s': its nonoctl run went away: stopping it", t->s->cfg.name);
 	service_event(t->s, EV_STOP);
