@@ -33,7 +33,8 @@ struct proxy_limits {
 #define PROXY_SERVICE_MAX 64
 #define PROXY_PIPE_MAX	  (256 * 1024)	/* bytes queued either way before reading pauses */
 #define PROXY_READ_MAX	  (64 * 1024)	/* one read from a client */
-#define PROXY_POOL_PER_HOST 64		/* idle upstream connections kept per upstream */
+#define PROXY_POOL_PER_HOST 256		/* idle upstream connections kept per upstream: a
+					   service at its client limit never churns TLS */
 #define PROXY_POOL_IDLE_MS  30000
 
 /* The defaults: 256 per service, 4096 in all, 64 KiB heads, 16 MiB bodies, 10 s idle,

@@ -24,8 +24,8 @@ daemon even while the tree is rebuilt.
 Measurements (paths interleaved in rounds so that drift hits all alike):
   c=1      latency of sequential keep-alive requests (client.c: write -> whole reply, µs);
            added = path - direct (difference of the p50s, resp. p99s)
-  c=64     requests/s with `wrk -t1 -c64 --latency` (and c=128: twice the daemon's per-listener
-           connection limit), wrk's errors, and the proxy's CPU time per request
+  c=64     requests/s with `wrk -t1 -c64 --latency` (and c=128: a second client of 64 joins a
+           running one), wrk's errors, the proxy's CPU time per request, upstream connections
   SSE      request written -> first `data:` line read, median; overhead vs direct
   RSS      VmRSS of the nono-supervise process with 100 such services and 1,000 idle client
            connections (10 per service, a client per netns), then after one request on each,
@@ -710,12 +710,22 @@ class Bench:
 
     def wrk_pair(self, k, secs):
         """c=128 as two clients of 64: the second starts 1 s into the first, ends with it"""
-        first = self.wrk_start(k, 64, secs + 2)
-        time.sleep(1)
-        second = self.wrk_start(k, 64, secs)
-        r2 = self.wrk_result(k, second, secs, "-c64, the second client")
-        r1 = self.wrk_result(k, first, secs + 2, "-c64, the first client")
-        return {"first": r1, "second": r2}
+        acc = {}
+
+        def pair():
+            first = self.wrk_start(k, 64, secs + 2)
+            time.sleep(1)
+            second = self.wrk_start(k, 64, secs)
+            r2 = self.wrk_result(k, second, secs, "-c64, the second client")
+            r1 = self.wrk_result(k, first, secs + 2, "-c64, the first client")
+            return {"first": r1, "second": r2}
+
+        pids = self.proxy_pids(k)
+        cpu0 = sum(cpu_s(x) for x in pids)
+        res = self.counted(acc, k, pair)
+        res["cpu_s"] = sum(cpu_s(x) for x in pids) - cpu0
+        res["up_conns"], res["up_reqs"] = acc[k]
+        return res
 
     def bench_throughput(self):
         a = self.a
@@ -975,6 +985,13 @@ def report(b, lat, qa, sse, tput, rss, elapsed, load0, errors):
         rows.append(["  errors first / second client",
                      *(f"{err_cell(t[k]['first'])} / {err_cell(t[k]['second'])}"
                        for k in PATHS), "", ""])
+        done = {k: t[k]["first"]["requests"] + t[k]["second"]["requests"] for k in PATHS}
+        cpus = {k: t[k]["cpu_s"] * 1e6 / max(1, done[k]) for k in ("nono", "nginx")}
+        rows.append(["  proxy CPU per request (user+sys)", "-", fus(cpus["nono"]),
+                     fus(cpus["nginx"]), ratio(cpus["nono"], cpus["nginx"]), ""])
+        rows.append(["  upstream TLS connections per 1000 requests",
+                     *(f"{1000 * t[k]['up_conns'] / max(1, t[k]['up_reqs']):.1f}"
+                       for k in PATHS), ratio(t["nono"]["up_conns"], t["nginx"]["up_conns"]), ""])
     if sse:
         f = {k: statistics.median(r[0] for r in sse[k]) for k in PATHS}
         tot = {k: statistics.median(r[1] for r in sse[k]) for k in PATHS}
