@@ -495,6 +495,12 @@ int supervisor_run(const char *file, bool foreground, int ready_fd)
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * One malloc arena: the loop thread does nearly all the allocating, and each libuv
+	 * worker (log and audit writes, getaddrinfo, key loads) would otherwise get an arena of
+	 * its own that keeps what it freed (2.8 MiB of 17.5 in the proxy's RSS bench).
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	raise_nofile(&sv);
 	r = config_load(&cfg, file, err, sizeof(err));
 	if (r == 0)
