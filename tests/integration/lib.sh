@@ -357,23 +357,7 @@ print(v if isinstance(v, str) else json.dumps(v))
 # _audit [0|1]: print the kernel's audit state (0 off, 1 on); with an argument, set it first.
 # Root only (CAP_AUDIT_CONTROL).
 _audit() {
-	"$PY" - "$@" <<-'PY'
-	import socket, struct, sys
-	s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 9)  # NETLINK_AUDIT
-	s.bind((0, 0))
-	def ask(kind, body=b""):
-	    s.send(struct.pack("=IHHII", 16 + len(body), kind, 5, 1, 0) + body)  # REQUEST|ACK
-	    while True:
-	        d = s.recv(8192)
-	        n, t = struct.unpack("=IH", d[:6])
-	        if t == 2 and struct.unpack("=i", d[16:20])[0]:  # NLMSG_ERROR with an error
-	            sys.exit("audit: " + str(-struct.unpack("=i", d[16:20])[0]))
-	        if t == kind or (t == 2 and kind != 1000):
-	            return d[16:]
-	if len(sys.argv) > 1:  # AUDIT_SET: mask AUDIT_STATUS_ENABLED
-	    ask(1001, struct.pack("=10I", 1, int(sys.argv[1]), *[0] * 8))
-	print(struct.unpack("=2I", ask(1000)[:8])[1])  # AUDIT_GET: mask, enabled
-	PY
+	"$PY" "$ROOT/tests/kernel_audit.py" "$@"
 }
 
 # kernel_audit on|off: turn kernel audit on or off for this test; the runner puts back what
