@@ -11,6 +11,7 @@
 # the upstream, the clients in the services' network namespaces); the run is bounded (timeout).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/apt.sh"
 root=$(cd "$here/../.." && pwd)
 BUILD=${BUILD:-$root/build}
 if [ "$(id -u)" != 0 ]; then
@@ -38,12 +39,7 @@ command -v nsenter >/dev/null || pkgs+=(util-linux)
 [ -f /usr/include/openssl/ssl.h ] || pkgs+=(libssl-dev)
 if [ ${#pkgs[@]} -gt 0 ]; then
 	say "installing ${pkgs[*]} (log: $work/apt.log)"
-	export DEBIAN_FRONTEND=noninteractive
-	apt_install() {
-		timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends \
-			"${pkgs[@]}" >>"$work/apt.log" 2>&1
-	}
-	apt_install || { timeout 600 apt-get -o DPkg::Lock::Timeout=300 update >>"$work/apt.log" 2>&1; apt_install; } ||
+	apt_install "$work/apt.log" "${pkgs[@]}" ||
 		say "apt-get install ${pkgs[*]} failed (see above); the nginx column or the run may fail"
 	[ -s "$work/apt.log" ] && [ "$keep" = 1 ] && say "apt log: $work/apt.log"
 fi

@@ -11,6 +11,7 @@
 # started here is killed on exit. A tool that cannot be set up shows "n/a".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/apt.sh"
 # --sandbox: only the sandbox benchmark (sandbox.sh: sandboxed vs plain spawn), nothing installed
 for a in "$@"; do [ "$a" = --sandbox ] && exec "$here/sandbox.sh" "$@"; done
 # --proxy: only the credential proxy benchmark (proxy.sh: direct vs nono-supervise vs nginx)
@@ -20,8 +21,7 @@ BUILD=${BUILD:-$root/build}
 # --run: one sandboxed command start to exit, against bubblewrap (installed if missing)
 for a in "$@"; do
 	[ "$a" = --run ] || continue
-	command -v bwrap >/dev/null || DEBIAN_FRONTEND=noninteractive timeout 900 apt-get \
-		-o DPkg::Lock::Timeout=300 install -y --no-install-recommends bubblewrap >/dev/null 2>&1 ||
+	command -v bwrap >/dev/null || apt_install /dev/null bubblewrap ||
 		echo "[bench] bubblewrap could not be installed: no ratios" >&2
 	exec python3 "$here/runcmd.py" --build "$BUILD" "$@"
 done
@@ -47,12 +47,7 @@ if [ ${#pkgs[@]} -gt 0 ]; then
 		say "not root: cannot install ${pkgs[*]}"
 	else
 		say "installing ${pkgs[*]} (log: $work/apt.log)"
-		export DEBIAN_FRONTEND=noninteractive
-		apt_install() {
-			timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends \
-				"${pkgs[@]}" >>"$work/apt.log" 2>&1
-		}
-		apt_install || { timeout 600 apt-get -o DPkg::Lock::Timeout=300 update >>"$work/apt.log" 2>&1; apt_install; } ||
+		apt_install "$work/apt.log" "${pkgs[@]}" ||
 			say "apt-get install ${pkgs[*]} failed; those columns will show n/a"
 	fi
 fi
