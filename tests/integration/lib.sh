@@ -352,6 +352,16 @@ print(v if isinstance(v, str) else json.dumps(v))
 ' "$1" "$2"
 }
 
+# ---- a plain-HTTP upstream for the proxy ----
+
+# plain_upstream [BODY]: tests/fixtures/plain_upstream.py on 127.0.0.1, its port in
+# $T/upstream.port, each request a JSON line in $T/upstream.log; answers BODY (JSON).
+plain_upstream() {
+	"$PY" "$ROOT/tests/fixtures/plain_upstream.py" "$T/upstream.port" "$T/upstream.log" "$@" &
+	track "$!"
+	wait_for 5 test -s "$T/upstream.port" || fail "upstream did not start"
+}
+
 # ---- kernel audit (where Landlock names what it refused) ----
 
 # _audit [0|1]: print the kernel's audit state (0 off, 1 on); with an argument, set it first.

@@ -351,37 +351,9 @@ via-pipe' "$(sed -E 's/"pid":[0-9]+/"pid":PID/' "$T/proto.out")" "the conversati
 
 # The credential proxy: the command holds a phantom, the upstream sees the real key; and
 # without --credential-source the fleet's [credential:NAME] is used.
-start_upstream() {
-	"$PY" - "$T/upstream.port" "$T/upstream.log" <<-'PY' &
-	import http.server, json, sys
-	port_file, log_file = sys.argv[1], sys.argv[2]
-	class H(http.server.BaseHTTPRequestHandler):
-	    protocol_version = "HTTP/1.1"
-	    def do_POST(self):
-	        body = self.rfile.read(int(self.headers.get("content-length", 0)))
-	        with open(log_file, "a") as f:
-	            f.write(json.dumps({"path": self.path, "auth": self.headers.get("authorization")}) + "\n")
-	        out = b'{"id":"chatcmpl-1"}'
-	        self.send_response(200)
-	        self.send_header("content-type", "application/json")
-	        self.send_header("content-length", str(len(out)))
-	        self.end_headers()
-	        self.wfile.write(out)
-	    def log_message(self, *a):
-	        pass
-	s = http.server.HTTPServer(("127.0.0.1", 0), H)
-	open(port_file, "w").write(str(s.server_address[1]))
-	s.timeout = 30
-	for _ in range(20):
-	    s.handle_request()
-	PY
-	track "$!"
-	wait_for 5 test -s "$T/upstream.port" || fail "upstream did not start"
-}
-
 test_credentials_phantom_and_real_key() {
 	[ "$(id -u)" = 0 ] || skip "needs root (the commands run as nobody)"
-	start_upstream
+	plain_upstream '{"id":"chatcmpl-1"}'
 	local port real fleet phantom
 	port=$(cat "$T/upstream.port")
 	real="sk-run-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"

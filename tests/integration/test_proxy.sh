@@ -3,39 +3,6 @@
 # token calls its route through the proxy; a local upstream must see the real key.
 . "$(dirname "$0")/lib.sh"
 
-UPSTREAM_PID=
-
-# A plain-HTTP upstream on loopback that records what it receives and answers with JSON.
-start_upstream() {
-	"$PY" - "$T/upstream.port" "$T/upstream.log" <<-'PY' &
-	import http.server, json, sys
-	port_file, log_file = sys.argv[1], sys.argv[2]
-	class H(http.server.BaseHTTPRequestHandler):
-	    protocol_version = "HTTP/1.1"
-	    def do_POST(self):
-	        body = self.rfile.read(int(self.headers.get("content-length", 0)))
-	        with open(log_file, "a") as f:
-	            f.write(json.dumps({"path": self.path, "auth": self.headers.get("authorization"),
-	                                "host": self.headers.get("host"), "body": body.decode()}) + "\n")
-	        out = b'{"id":"chatcmpl-1","choices":[{"message":{"content":"hi"}}]}'
-	        self.send_response(200)
-	        self.send_header("content-type", "application/json")
-	        self.send_header("content-length", str(len(out)))
-	        self.end_headers()
-	        self.wfile.write(out)
-	    def log_message(self, *a):
-	        pass
-	s = http.server.HTTPServer(("127.0.0.1", 0), H)
-	open(port_file, "w").write(str(s.server_address[1]))
-	s.timeout = 30
-	for _ in range(20):
-	    s.handle_request()
-	PY
-	UPSTREAM_PID=$!
-	track "$UPSTREAM_PID"
-	wait_for 5 test -s "$T/upstream.port" || fail "upstream did not start"
-}
-
 proxy_ini() {	# COMMAND
 	chmod 755 "$T"
 	mkdir -p "$T/wd" && chown 65534:65534 "$T/wd"
@@ -50,7 +17,7 @@ proxy_ini() {	# COMMAND
 }
 
 test_phantom_swapped_for_the_real_key() {
-	start_upstream
+	plain_upstream
 	proxy_ini "sh agent.sh"
 	cat >"$T/wd/agent.sh" <<-'SH'
 	env > env.txt
@@ -90,7 +57,7 @@ test_phantom_swapped_for_the_real_key() {
 }
 
 test_missing_credential_fails_the_start() {
-	start_upstream
+	plain_upstream
 	proxy_ini "sleep 1000"
 	rm "$T/key"
 	start_daemon
@@ -100,7 +67,7 @@ test_missing_credential_fails_the_start() {
 
 # A reload reads the keys again: the next session of an unchanged service uses the new one.
 test_reload_rereads_the_key() {
-	start_upstream
+	plain_upstream
 	proxy_ini "sh agent.sh"
 	cat >"$T/wd/agent.sh" <<-'SH'
 	curl -s -o /dev/null -w "status=%{http_code}\n" -H "Authorization: Bearer $OPENAI_API_KEY" \
@@ -126,7 +93,7 @@ test_reload_rereads_the_key() {
 # the host's 127.0.0.1:8383 serves every session, told apart by their tokens; a token is needed.
 test_port_only_shared_listener() {
 	[ "$(id -u)" = 0 ] || skip "needs root to start the supervisor as nobody"
-	start_upstream
+	plain_upstream
 	mkdir -p "$T/run" && chown 65534:65534 "$T/run"
 	SOCK=$T/run/ctl.sock LOGDIR=$T/run/logs
 	proxy_ini "sh agent.sh"
@@ -175,7 +142,7 @@ test_port_only_shared_listener() {
 
 # The [supervisor] proxy_* limits apply, each named in the reply and in the audit record.
 test_named_limits() {
-	start_upstream
+	plain_upstream
 	proxy_ini "bash agent.sh"
 	printf '[supervisor]\nproxy_max_body = 1K\nproxy_max_connections_per_service = 2\n' >>"$INI"
 	cat >"$T/wd/agent.sh" <<-'SH'
@@ -205,7 +172,7 @@ test_named_limits() {
 
 # A key file the sandbox could read would hand the agent the key the proxy hides: refused.
 test_key_file_inside_a_grant_refused() {
-	start_upstream
+	plain_upstream
 	proxy_ini "sleep 100"
 	mv "$T/key" "$T/wd/key"
 	sed -i "s|^source = file:.*|source = file:$T/wd/key|" "$INI"
@@ -217,7 +184,7 @@ test_key_file_inside_a_grant_refused() {
 
 # A profile's network.credentials are the service's too, from their [credential:NAME] section.
 test_profile_credentials_join_the_service() {
-	start_upstream
+	plain_upstream
 	proxy_ini "sh agent.sh"
 	sed -i 's/^credentials = openai$//; s/^profile = default$/profile = codex/' "$INI"
 	cat >"$T/wd/agent.sh" <<-'SH'
