@@ -352,6 +352,57 @@ print(v if isinstance(v, str) else json.dumps(v))
 ' "$1" "$2"
 }
 
+# ---- a TLS fake upstream (tests/fixtures/fake_upstream.mjs) and its throwaway CA ----
+# The caller sets PKI (the CA and the server's certificate) and UP_DIR (each upstream's port,
+# log and output files).
+
+# make_pki CN: a CA named CN and a certificate for IP 127.0.0.1, in $PKI (mode 755): ca.pem
+# readable by all, the keys 0600. openssl's output goes to $PKI.log.
+make_pki() {
+	mkdir -p "$PKI"
+	(
+		cd "$PKI" &&
+			openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-keyout ca.key -out ca.pem -days 2 -subj "/CN=$1" -config /dev/null \
+				-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-keyout srv.key -out srv.csr -subj /CN=127.0.0.1 -config /dev/null &&
+			printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext &&
+			openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
+				-extfile ext -out srv.pem
+	) >"$PKI.log" 2>&1 || fail "openssl: $(tail -n 3 "$PKI.log")"
+	chmod 755 "$PKI"
+	chmod 600 "$PKI/ca.key" "$PKI/srv.key"
+	chmod 644 "$PKI/ca.pem"
+}
+
+# fake_upstream NAME DELAY_MS: the fake upstream on 127.0.0.1 with $PKI's certificate,
+# DELAY_MS between its stream events, logging to $UP_DIR/NAME.log (UP_DIR 0700); UP_PORT = its port.
+fake_upstream() {
+	mkdir -p "$UP_DIR"
+	chmod 700 "$UP_DIR"
+	"$NODE" "$ROOT/tests/fixtures/fake_upstream.mjs" "$UP_DIR/$1.port" "$UP_DIR/$1.log" \
+		"$PKI/srv.pem" "$PKI/srv.key" "$2" >"$UP_DIR/$1.out" 2>&1 &
+	track $!
+	disown $!	# killed by the cleanup, without a "Killed" line from bash
+	wait_for 5 test -s "$UP_DIR/$1.port" || fail "upstream '$1' did not start: $(cat "$UP_DIR/$1.out")"
+	UP_PORT=$(cat "$UP_DIR/$1.port")
+	touch "$UP_DIR/$1.log"
+}
+
+# up_eval NAME EXPR: a python expression over R, the requests upstream NAME received (dicts:
+# method, path, headers, body), and C, its number of TCP connections.
+up_eval() {
+	"$PY" - "$UP_DIR/$1.log" "$2" <<-'PY'
+	import json, sys
+	recs = [json.loads(l) for l in open(sys.argv[1])]
+	R = [r for r in recs if r["event"] == "request"]
+	C = sum(r["event"] == "connection" for r in recs)
+	v = eval(sys.argv[2])
+	print(v if isinstance(v, str) else json.dumps(v))
+	PY
+}
+
 # ---- a plain-HTTP upstream for the proxy ----
 
 # plain_upstream [BODY]: tests/fixtures/plain_upstream.py on 127.0.0.1, its port in

@@ -16,7 +16,6 @@ FIX=$ROOT/tests/fixtures/run
 NODE_DIR=$ROOT/tests/node
 PRELOAD_DIR=$ROOT/contrib/node
 PRELOAD=$PRELOAD_DIR/nono-proxy-preload.mjs
-FAKE=$ROOT/tests/fixtures/fake_upstream.mjs
 NODE=$(command -v node)
 RUN_BASE=${RUN_BASE:-/srv}
 TEXT='Hello from the fake upstream'
@@ -40,6 +39,8 @@ run_setup() {
 	# Every test starts with kernel audit off (refusals unnamed); the footer's tests turn it on.
 	kernel_audit off
 	W=$(mktemp -d "$RUN_BASE/nono-run.XXXXXX") || fail "cannot make a temp dir under $RUN_BASE"
+	PKI=$W/pki
+	UP_DIR=$W/up
 	ESCAPE=/var/tmp/nono-run-escape.${W##*.}
 	trap 'cleanup_dir "$T" >&2; cleanup_dir "$W" >&2; rm -rf "$W" "$ESCAPE"' EXIT
 	chmod 755 "$W"
@@ -73,52 +74,6 @@ run_setup() {
 # nono FLAGS -- COMMAND: `nono-supervise run` in the project dir.
 nono() {
 	(cd "$P" && exec "$W/nono-run" "$@")
-}
-
-# A throwaway CA and a certificate for IP 127.0.0.1 in $W/pki (ca.pem readable by all).
-pki_setup() {
-	PKI=$W/pki
-	mkdir -p "$PKI"
-	(
-		cd "$PKI" &&
-			openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-				-keyout ca.key -out ca.pem -days 2 -subj /CN=nono-run-test-ca -config /dev/null \
-				-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-				-keyout srv.key -out srv.csr -subj /CN=127.0.0.1 -config /dev/null &&
-			printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext &&
-			openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
-				-extfile ext -out srv.pem
-	) >"$W/openssl.log" 2>&1 || fail "openssl: $(tail -n 3 "$W/openssl.log")"
-	chmod 755 "$PKI"
-	chmod 600 "$PKI/ca.key" "$PKI/srv.key"
-	chmod 644 "$PKI/ca.pem"
-}
-
-# start_upstream NAME: the TLS fake upstream (tests/fixtures/fake_upstream.mjs) on 127.0.0.1,
-# logging to $W/up/NAME.log; UP_PORT = its port.
-start_upstream() {
-	mkdir -p "$W/up"
-	chmod 700 "$W/up"
-	"$NODE" "$FAKE" "$W/up/$1.port" "$W/up/$1.log" "$PKI/srv.pem" "$PKI/srv.key" 50 >"$W/up/$1.out" 2>&1 &
-	track $!
-	disown $!
-	wait_for 5 test -s "$W/up/$1.port" || fail "upstream '$1' did not start: $(cat "$W/up/$1.out")"
-	UP_PORT=$(cat "$W/up/$1.port")
-	touch "$W/up/$1.log"
-}
-
-# up_eval NAME EXPR: a python expression over R (the requests upstream NAME received) and C
-# (its TCP connections).
-up_eval() {
-	"$PY" - "$W/up/$1.log" "$2" <<-'PY'
-	import json, sys
-	recs = [json.loads(l) for l in open(sys.argv[1])]
-	R = [r for r in recs if r["event"] == "request"]
-	C = sum(r["event"] == "connection" for r in recs)
-	v = eval(sys.argv[2])
-	print(v if isinstance(v, str) else json.dumps(v))
-	PY
 }
 
 # A real key in $W/keys/openai (root's, 0600, as the loader wants it as root).
@@ -249,8 +204,8 @@ nono-supervise: 'sh' exited with 56. $HINT_TAIL" "$ERR" "stderr: curl's error, t
 
 test_allow_domain_local_tls_host() {
 	run_setup
-	pki_setup
-	start_upstream registry
+	make_pki nono-run-test-ca
+	fake_upstream registry 50
 	run_split nono --user nobody --allow-cwd --network-profile minimal --allow-domain "127.0.0.1:$UP_PORT" \
 		--read "$PRELOAD_DIR" --read "$PKI" --env "NODE_OPTIONS=--import $PRELOAD" \
 		--env "NODE_EXTRA_CA_CERTS=$PKI/ca.pem" -- node my_agent.js net "https://127.0.0.1:$UP_PORT/v1/models"
@@ -273,8 +228,8 @@ connect 192.0.2.1:8383 ENETUNREACH" "$OUT" "node fetch"
 # The footer's flag must allow what was refused: for another port, HOST:PORT.
 test_footer_flag_names_the_port() {
 	run_setup
-	pki_setup
-	start_upstream other
+	make_pki nono-run-test-ca
+	fake_upstream other 50
 	run_split nono --user nobody --allow-cwd --read "$PKI" -- \
 		curl -sS --noproxy '' --cacert "$PKI/ca.pem" -o /dev/null "https://127.0.0.1:$UP_PORT/v1/models"
 	assert_rc 56 "CONNECT to a port not allowlisted"
@@ -319,9 +274,9 @@ answer $TEXT" "$OUT" "the openai SDK through the proxy"
 
 test_openai_sdk_file_credential() {
 	run_setup
-	pki_setup
+	make_pki nono-run-test-ca
 	key_setup
-	start_upstream api
+	fake_upstream api 50
 	sdk_flags
 	run_split nono "${SDK_FLAGS[@]}" --credential-source "openai=file:$W/keys/openai" -- \
 		node my_agent.js sdk "$W/keys/openai"
@@ -332,9 +287,9 @@ test_openai_sdk_file_credential() {
 
 test_openai_sdk_env_credential() {
 	run_setup
-	pki_setup
+	make_pki nono-run-test-ca
 	key_setup
-	start_upstream api
+	fake_upstream api 50
 	sdk_flags
 	NONO_RUN_TEST_KEY=$REAL run_split nono "${SDK_FLAGS[@]}" \
 		--credential-source openai=env:NONO_RUN_TEST_KEY -- node my_agent.js sdk "$W/keys/openai"
@@ -351,9 +306,9 @@ test_openai_sdk_keyring_credential() {
 		command -v "$tool" >/dev/null || fail "$tool is missing; hint: apt-get install gnome-keyring libsecret-tools dbus-daemon dbus-bin"
 	done
 	run_setup
-	pki_setup
+	make_pki nono-run-test-ca
 	key_setup
-	start_upstream api
+	fake_upstream api 50
 	sdk_flags
 	mkdir -p "$W/kr/home" "$W/kr/run" "$W/res"
 	chmod 700 "$W/kr/home" "$W/kr/run"
@@ -692,9 +647,9 @@ proxy EACCES" "$OUT" "the network of --block-net"
 # key they work as --proxy-credential would; without it the command runs without them, told.
 test_profile_credentials() {
 	run_setup
-	pki_setup
+	make_pki nono-run-test-ca
 	key_setup
-	start_upstream api
+	fake_upstream api 50
 	run_split nono --user nobody --allow-cwd -p codex -- sh -c 'echo "${OPENAI_API_KEY:-none}"'
 	assert_rc 0 "codex without an openai key; stderr: $ERR"
 	assert_eq none "$OUT" "no phantom without the key"
@@ -712,10 +667,10 @@ test_profile_credentials() {
 # listener on 127.0.0.1:8383 itself, and the SDK still gets through with the phantom only.
 test_no_netns_shared_listener() {
 	run_setup
-	pki_setup
+	make_pki nono-run-test-ca
 	key_setup
 	chown -R 65534:65534 "$W/keys"
-	start_upstream api
+	fake_upstream api 50
 	sdk_flags
 	NONO_AS=nobody-no-netns run_split nono "${SDK_FLAGS[@]}" \
 		--credential-source "openai=file:$W/keys/openai" -- node my_agent.js sdk "$W/keys/openai"

@@ -9,7 +9,6 @@
 
 NODE_DIR=$ROOT/tests/node
 PRELOAD_DIR=$ROOT/contrib/node
-FAKE=$ROOT/tests/fixtures/fake_upstream.mjs
 NODE=$(command -v node)
 DELAY_MS=300	# between the fake upstream's stream events
 TEXT='Hello from the fake upstream'
@@ -24,50 +23,16 @@ sdk_setup() {
 		fail "tests/node/node_modules is missing: npm ci --prefix tests/node (contrib/setup.sh does)"
 	fi
 	chmod 755 "$T"
-	mkdir -p "$T/pki" "$T/keys" "$T/up"
-	chmod 700 "$T/keys" "$T/up"
-	(
-		cd "$T/pki" &&
-			openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-				-keyout ca.key -out ca.pem -days 2 -subj /CN=nono-sdk-test-ca -config /dev/null \
-				-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
-			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-				-keyout srv.key -out srv.csr -subj /CN=127.0.0.1 -config /dev/null &&
-			printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext &&
-			openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 2 \
-				-extfile ext -out srv.pem
-	) >"$T/openssl.log" 2>&1 || fail "openssl: $(tail -n 3 "$T/openssl.log")"
-	chmod 600 "$T/pki/ca.key" "$T/pki/srv.key"
-	chmod 644 "$T/pki/ca.pem"
+	mkdir -p "$T/keys"
+	chmod 700 "$T/keys"
+	PKI=$T/pki
+	UP_DIR=$T/up
+	make_pki nono-sdk-test-ca
 	REAL_OPENAI=sk-real-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	REAL_ANTHROPIC=sk-ant-real-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	printf '%s\n' "$REAL_OPENAI" >"$T/keys/openai"
 	printf '%s\n' "$REAL_ANTHROPIC" >"$T/keys/anthropic"
 	chmod 600 "$T/keys/openai" "$T/keys/anthropic"
-}
-
-# start_upstream NAME: a fake upstream logging to $T/up/NAME.log; UP_PORT = its port.
-start_upstream() {
-	"$NODE" "$FAKE" "$T/up/$1.port" "$T/up/$1.log" "$T/pki/srv.pem" "$T/pki/srv.key" "$DELAY_MS" \
-		>"$T/up/$1.out" 2>&1 &
-	track $!
-	disown $!	# killed by the cleanup, without a "Killed" line from bash
-	wait_for 5 test -s "$T/up/$1.port" || fail "upstream '$1' did not start: $(cat "$T/up/$1.out")"
-	UP_PORT=$(cat "$T/up/$1.port")
-	touch "$T/up/$1.log"
-}
-
-# up_eval NAME EXPR: a python expression over R, the requests upstream NAME received (dicts:
-# method, path, headers, body), and C, its number of TCP connections.
-up_eval() {
-	"$PY" - "$T/up/$1.log" "$2" <<-'PY'
-	import json, sys
-	recs = [json.loads(l) for l in open(sys.argv[1])]
-	R = [r for r in recs if r["event"] == "request"]
-	C = sum(r["event"] == "connection" for r in recs)
-	v = eval(sys.argv[2])
-	print(v if isinstance(v, str) else json.dumps(v))
-	PY
 }
 
 # result NAME EXPR: a python expression over d, the service's result.json.
@@ -121,7 +86,7 @@ audit_count() {	# ERE N: the audit log has N records matching ERE
 
 test_openai6_chat_and_stream() {
 	sdk_setup
-	start_upstream api
+	fake_upstream api "$DELAY_MS"
 	{
 		creds_ini "$UP_PORT"
 		service agent "$NODE" "$NODE_DIR/openai_chat.mjs"
@@ -146,7 +111,7 @@ test_openai6_chat_and_stream() {
 # anthropic route: x-api-key carries the real key whichever header the SDK sent.
 anthropic_case() {
 	sdk_setup
-	start_upstream api
+	fake_upstream api "$DELAY_MS"
 	{
 		creds_ini "$UP_PORT"
 		service agent "$NODE" "$NODE_DIR/anthropic_messages.mjs" "$1"
@@ -181,7 +146,7 @@ test_anthropic_sdk_1x_bearer() {
 test_real_key_invisible_to_the_child() {
 	local phantom out key
 	sdk_setup
-	start_upstream api
+	fake_upstream api "$DELAY_MS"
 	{
 		creds_ini "$UP_PORT"
 		service agent "$NODE" "$NODE_DIR/env_dump.mjs"
@@ -216,7 +181,7 @@ test_real_key_invisible_to_the_child() {
 test_stopped_session_token_refused() {
 	local old
 	sdk_setup
-	start_upstream api
+	fake_upstream api "$DELAY_MS"
 	{
 		creds_ini "$UP_PORT"
 		service agent "$NODE" "$NODE_DIR/token.mjs" replay old.token
@@ -242,7 +207,7 @@ test_stopped_session_token_refused() {
 
 test_token_refused_on_another_services_listener() {
 	sdk_setup
-	start_upstream api
+	fake_upstream api "$DELAY_MS"
 	mkdir -p "$T/shared"
 	chown 65534:65534 "$T/shared"
 	chmod 700 "$T/shared"
@@ -278,7 +243,7 @@ curl_service() {
 
 test_connect_curl_allowlisted() {
 	sdk_setup
-	start_upstream api
+	fake_upstream api "$DELAY_MS"
 	{
 		creds_ini "$UP_PORT"
 		curl_service agent tunnel.sh
@@ -303,9 +268,9 @@ test_connect_curl_allowlisted() {
 test_connect_curl_not_allowlisted() {
 	local other
 	sdk_setup
-	start_upstream other
+	fake_upstream other "$DELAY_MS"
 	other=$UP_PORT
-	start_upstream api
+	fake_upstream api "$DELAY_MS"
 	{
 		creds_ini "$UP_PORT"
 		curl_service agent denied.sh
@@ -328,7 +293,7 @@ test_connect_curl_not_allowlisted() {
 
 test_connect_node_fetch_preload() {
 	sdk_setup
-	start_upstream api
+	fake_upstream api "$DELAY_MS"
 	{
 		creds_ini "$UP_PORT"
 		service agent "$NODE" "$NODE_DIR/connect_fetch.mjs" "https://127.0.0.1:$UP_PORT/v1/models"
