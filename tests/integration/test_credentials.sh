@@ -365,18 +365,12 @@ setup_keyring() {
 keyring_daemon() {
 	new_key "$T/kr.key"
 	env -i PATH="$PATH" HOME="$T/home" XDG_RUNTIME_DIR="$T/run" NONO_IT_DIR="$T" T="$T" \
-		PW="$PW" SUPERVISE="$SUPERVISE" INI="$INI" \
+		PW="$PW" SUPERVISE="$SUPERVISE" INI="$INI" KEYRING_READY="$LIB_DIR/keyring_ready.sh" \
 		timeout -k 2 "$SESSION_TIMEOUT" dbus-run-session --config-file="$T/bus.conf" -- sh -c '
 set -u
 eval "$(printf %s "$PW" | gnome-keyring-daemon --unlock --components=secrets)"
 [ -z "${GNOME_KEYRING_CONTROL:-}" ] || export GNOME_KEYRING_CONTROL
-i=0
-until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-	org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { echo "gnome-keyring-daemon did not claim org.freedesktop.secrets"; exit 92; }
-	sleep 0.05
-done
+"$KEYRING_READY" || exit 92
 secret-tool store --label="nono: openai" service nono username openai target default <"$T/kr.key" ||
 	{ echo "secret-tool store failed"; exit 90; }
 echo "$DBUS_SESSION_BUS_ADDRESS" >"$T/bus.addr"

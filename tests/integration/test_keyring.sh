@@ -29,7 +29,7 @@ setup_keyring() {
 session() {
 	local mode=$1 body=$2
 	env -i PATH="$PATH" HOME="$T/home" XDG_RUNTIME_DIR="$T/run" NONO_IT_DIR="$T" T="$T" \
-		KEYRING="$KEYRING" PW="$PW" MODE="$mode" \
+		KEYRING="$KEYRING" PW="$PW" MODE="$mode" KEYRING_READY="$LIB_DIR/keyring_ready.sh" \
 		timeout -k 2 "$SESSION_TIMEOUT" dbus-run-session --config-file="$T/bus.conf" -- sh -c '
 set -u
 case $MODE in
@@ -37,15 +37,8 @@ unlocked) eval "$(printf %s "$PW" | gnome-keyring-daemon --unlock --components=s
 locked) eval "$(gnome-keyring-daemon --start --components=secrets)" ;;
 esac
 [ -z "${GNOME_KEYRING_CONTROL:-}" ] || export GNOME_KEYRING_CONTROL
-# The daemon may answer before it owns its bus name (nothing would activate it): wait 5 s.
 if [ "$MODE" != none ]; then
-	i=0
-	until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-		org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true"; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || { echo "gnome-keyring-daemon did not claim org.freedesktop.secrets"; exit 92; }
-		sleep 0.05
-	done
+	"$KEYRING_READY" || exit 92
 fi
 store() {	# ACCOUNT VALUE-AS-PRINTF-FORMAT [ATTR VALUE...]
 	a=$1 v=$2

@@ -316,16 +316,10 @@ test_openai_sdk_keyring_credential() {
 	printf '%s' "$REAL" >"$W/kr/real"
 	# shellcheck disable=SC2016
 	(cd "$P" && env -i PATH="$PATH" HOME="$W/kr/home" XDG_RUNTIME_DIR="$W/kr/run" NONO_IT_DIR="$T" \
-		W="$W" timeout -k 2 20 dbus-run-session --config-file="$W/kr/bus.conf" -- bash -c '
+		W="$W" KEYRING_READY="$LIB_DIR/keyring_ready.sh" timeout -k 2 20 dbus-run-session --config-file="$W/kr/bus.conf" -- bash -c '
 set -u
 eval "$(printf pw | gnome-keyring-daemon --unlock --components=secrets)"
-i=0
-until dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-	org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { echo "gnome-keyring-daemon did not claim org.freedesktop.secrets"; exit 92; }
-	sleep 0.05
-done
+"$KEYRING_READY" || exit 92
 secret-tool store --label="nono: openai" service nono username openai <"$W/kr/real" || exit 90
 "$W/nono-run" "$@" -- node my_agent.js sdk "$W/keys/openai" >"$W/res/out.found" 2>"$W/res/err.found"
 echo $? >"$W/res/rc.found"
