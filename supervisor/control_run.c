@@ -59,11 +59,11 @@ static void run_report(void *arg, const struct transient_event *ev)
 		cJSON *a = cJSON_AddArrayToObject(r, "refusals");
 
 		cJSON_AddNumberToObject(r, "refused", (double)ev->refused);
-		for (unsigned i = 0; a && i < ev->n_shown; i++) {
+		for (unsigned i = 0; a && ev->shown && i < ev->shown->n; i++) {
 			cJSON *o = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(o, "what", ev->shown[i].line);
-			cJSON_AddNumberToObject(o, "count", ev->shown[i].count);
+			cJSON_AddStringToObject(o, "what", ev->shown->kinds[i].line);
+			cJSON_AddNumberToObject(o, "count", ev->shown->kinds[i].count);
 			cJSON_AddItemToArray(a, o);
 		}
 	}

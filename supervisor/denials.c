@@ -394,3 +394,35 @@ void denials_describe(const struct denial *d, const struct policy *p, enum denia
 	else
 		snprintf(out, outlen, "%s %s: not allowed in a sandbox", k.what, obj);
 }
+
+uint32_t denials_hash(const struct denial *d)
+{
+	uint32_t h = 2166136261u; /* FNV-1a over "blockers\xffobject" */
+
+	for (const char *c = d->blockers; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (const char *c = d->object; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return h;
+}
+
+void denials_tally_add(struct denials_tally *t, const struct denial *d, const struct policy *p,
+		       enum denials_style style)
+{
+	uint32_t h = denials_hash(d);
+	struct denials_kind *k;
+
+	t->total++;
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->kinds[i].hash == h) {
+			t->kinds[i].count++;
+			return;
+		}
+	if (t->n == DENIALS_TALLY_KINDS)
+		return;
+	k = &t->kinds[t->n++];
+	k->hash = h;
+	k->count = 1;
+	denials_describe(d, p, style, k->line, sizeof(k->line));
+}

@@ -75,4 +75,26 @@ enum denials_style { DENIALS_FLAGS, DENIALS_KEYS };
 void denials_describe(const struct denial *d, const struct policy *p, enum denials_style style,
 		      char *out, size_t outlen);
 
+/* A refusal's kind (its rights and object) as a number: what tells repeats apart. */
+uint32_t denials_hash(const struct denial *d);
+
+/* What a command was refused, for its last lines: the first kinds described, each counted. */
+#define DENIALS_TALLY_KINDS 16
+
+struct denials_kind {
+	uint32_t hash;
+	unsigned count;
+	char line[512];
+};
+
+struct denials_tally {
+	struct denials_kind kinds[DENIALS_TALLY_KINDS];
+	unsigned n;
+	unsigned long total;	/* every refusal, of the kinds kept or not */
+};
+
+/* Count d; a kind not seen yet is described (denials_describe) while there is room. */
+void denials_tally_add(struct denials_tally *t, const struct denial *d, const struct policy *p,
+		       enum denials_style style);
+
 #endif

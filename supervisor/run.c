@@ -33,7 +33,6 @@
 #include "util.h"
 
 #define DENIALS_MAX  8  /* network denials kept for the footer */
-#define REFUSALS_MAX 16 /* distinct Landlock refusals kept for the footer */
 
 struct run {
 	uv_loop_t *loop;
@@ -61,11 +60,7 @@ struct run {
 	struct denials_watch dw;
 	bool dw_on;
 	char dw_why[256];
-	struct {
-		char line[512];
-		unsigned count;
-	} refusals[REFUSALS_MAX];
-	unsigned nrefusals, more_refusals;
+	struct denials_tally refusals;
 };
 
 static int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGWINCH, SIGUSR1, SIGUSR2};
@@ -124,25 +119,13 @@ static void *refusal_owner(struct denials_watch *w, pid_t pid)
 	return pid == r->pid ? r : NULL;
 }
 
-/* Landlock refused the command something: one footer line per distinct refusal. */
+/* Landlock refused the command something: one footer line per kind. */
 static void refused(struct denials_watch *w, void *owner, const struct denial *d)
 {
 	struct run *r = owner;
-	char line[sizeof(r->refusals[0].line)];
 
 	(void)w;
-	denials_describe(d, &r->policy, DENIALS_FLAGS, line, sizeof(line));
-	for (unsigned i = 0; i < r->nrefusals; i++)
-		if (strcmp(r->refusals[i].line, line) == 0) {
-			r->refusals[i].count++;
-			return;
-		}
-	if (r->nrefusals == REFUSALS_MAX) {
-		r->more_refusals++;
-		return;
-	}
-	memcpy(r->refusals[r->nrefusals].line, line, sizeof(line));
-	r->refusals[r->nrefusals++].count = 1;
+	denials_tally_add(&r->refusals, d, &r->policy, DENIALS_FLAGS);
 }
 
 /* Before the command starts: refusals are named if kernel audit can be read here. */
@@ -410,23 +393,21 @@ static void take_back_terminal(void)
 /* What the command was refused, and what would allow it (nothing is loosened by itself). */
 static void footer(struct run *r, int rc)
 {
-	unsigned n = r->more_refusals;
+	const struct denials_tally *t = &r->refusals;
+	unsigned long shown = 0;
 
-	for (unsigned i = 0; i < r->nrefusals; i++)
-		n += r->refusals[i].count;
-	if (n) {
-		say("Landlock refused %u access%s (as the kernel reported them):", n,
-		    n == 1 ? "" : "es");
-		for (unsigned i = 0; i < r->nrefusals; i++) {
-			const char *line = r->refusals[i].line;
-
-			if (r->refusals[i].count > 1)
-				fprintf(stderr, "  %ux %s\n", r->refusals[i].count, line);
+	if (t->total) {
+		say("Landlock refused %lu access%s (as the kernel reported them):", t->total,
+		    t->total == 1 ? "" : "es");
+		for (unsigned i = 0; i < t->n; i++) {
+			shown += t->kinds[i].count;
+			if (t->kinds[i].count > 1)
+				fprintf(stderr, "  %ux %s\n", t->kinds[i].count, t->kinds[i].line);
 			else
-				fprintf(stderr, "  %s\n", line);
+				fprintf(stderr, "  %s\n", t->kinds[i].line);
 		}
-		if (r->more_refusals)
-			fprintf(stderr, "  ... and %u more\n", r->more_refusals);
+		if (t->total > shown)
+			fprintf(stderr, "  ... and %lu more\n", t->total - shown);
 	}
 	if (r->ndenials) {
 		say("the sandbox refused %u network request%s:", r->ndenials + r->more_denials,
@@ -440,7 +421,7 @@ static void footer(struct run *r, int rc)
 		say("%lu audit record%s were lost (the kernel's queue was full)", r->dw.lost,
 		    r->dw.lost == 1 ? "" : "s");
 	/* 126 and up: a shell's signal codes. Refusals read from audit need no guess. */
-	if (!r->ran || r->sig || rc <= 0 || rc >= 126 || n)
+	if (!r->ran || r->sig || rc <= 0 || rc >= 126 || t->total)
 		return;
 	if (r->dw_on && !r->dw_why[0]) {
 		if (!r->ndenials)

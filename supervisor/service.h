@@ -21,14 +21,6 @@ struct denial;
 
 /* Distinct Landlock refusals a run writes to its log; later ones are only counted. */
 #define SERVICE_REFUSALS_LOGGED 64
-/* Distinct ones a transient run keeps for nonoctl run's last lines, with run's flags. */
-#define SERVICE_REFUSALS_SHOWN 16
-
-struct service_refusal {
-	uint32_t hash;
-	unsigned count;
-	char line[512];
-};
 
 struct service {
 	struct supervisor *sv;
@@ -82,8 +74,7 @@ struct service {
 	unsigned refused_logged;	/* distinct ones seen (written to the log up to the limit) */
 	uint32_t refused_seen[SERVICE_REFUSALS_LOGGED];	/* their hashes */
 	struct policy *refused_policy;	/* compiled at the first: names deny groups */
-	struct service_refusal *shown;	/* transient: the first kinds, for nonoctl run */
-	unsigned n_shown;
+	struct denials_tally *shown;	/* transient: for nonoctl run's last lines (run's flags) */
 	char cgroup[PATH_MAX];		/* empty: process-group kills */
 	int cgroup_fd;			/* the cgroup's directory, to be born in */
 	int closing;			/* handles in uv_close */

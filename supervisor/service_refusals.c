@@ -12,51 +12,31 @@
 #include "sandbox.h"
 #include "supervisor.h"
 
-static uint32_t hash(const char *a, const char *b)
+/* The run's policy names its deny groups: compiled once, at its first refusal. */
+static const struct policy *run_policy(struct service *s)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
+	char why[256];
 
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for (; *b; b++)
-		h = (h ^ (unsigned char)*b) * 16777619u;
-	return h ? h : 1;
-}
-
-/* nonoctl run tells its caller what was refused, as `nono-supervise run` does (run's flags). */
-static bool shown_again(struct service *s, uint32_t h)
-{
-	for (unsigned i = 0; i < s->n_shown; i++)
-		if (s->shown[i].hash == h) {
-			s->shown[i].count++;
-			return true;
-		}
-	return false;
-}
-
-static void show(struct service *s, uint32_t h, const struct denial *d)
-{
-	struct service_refusal *r;
-
-	if (!s->shown)
-		s->shown = calloc(SERVICE_REFUSALS_SHOWN, sizeof(*s->shown));
-	if (!s->shown || s->n_shown == SERVICE_REFUSALS_SHOWN)
-		return;
-	r = &s->shown[s->n_shown++];
-	r->hash = h;
-	r->count = 1;
-	denials_describe(d, s->refused_policy, DENIALS_FLAGS, r->line, sizeof(r->line));
+	if (!s->refused_policy) {
+		s->refused_policy = calloc(1, sizeof(*s->refused_policy));
+		if (s->refused_policy && sandbox_compile(&s->cfg, s->sv->config_dir,
+							 s->refused_policy, why, sizeof(why)) < 0)
+			policy_free(s->refused_policy); /* zeroed: no deny is named */
+	}
+	return s->refused_policy;
 }
 
 void service_refused(struct service *s, const struct denial *d)
 {
-	uint32_t h = hash(d->blockers, d->object);
-	char line[PATH_MAX + 256], why[256];
+	uint32_t h = denials_hash(d);
+	char line[PATH_MAX + 256];
 
 	s->refused++;
-	if (s->transient && shown_again(s, h))
-		return;
+	/* nonoctl run's last lines say it as `nono-supervise run` does: with run's flags */
+	if (s->transient && !s->shown)
+		s->shown = calloc(1, sizeof(*s->shown));
+	if (s->shown)
+		denials_tally_add(s->shown, d, run_policy(s), DENIALS_FLAGS);
 	for (unsigned i = 0; i < s->refused_logged && i < SERVICE_REFUSALS_LOGGED; i++)
 		if (s->refused_seen[i] == h)
 			return;
@@ -68,17 +48,8 @@ void service_refused(struct service *s, const struct denial *d)
 		return;
 	}
 	s->refused_seen[s->refused_logged++] = h;
-	/* The run's policy names its deny groups; compiled once, at its first refusal. */
-	if (!s->refused_policy) {
-		s->refused_policy = calloc(1, sizeof(*s->refused_policy));
-		if (s->refused_policy && sandbox_compile(&s->cfg, s->sv->config_dir,
-							 s->refused_policy, why, sizeof(why)) < 0)
-			policy_free(s->refused_policy); /* zeroed: no deny is named */
-	}
-	denials_describe(d, s->refused_policy, DENIALS_KEYS, line, sizeof(line));
+	denials_describe(d, run_policy(s), DENIALS_KEYS, line, sizeof(line));
 	service__event(s, "landlock refused: %s", line);
-	if (s->transient)
-		show(s, h, d);
 }
 
 void service_refusals_reset(struct service *s)
@@ -90,5 +61,4 @@ void service_refusals_reset(struct service *s)
 	s->refused_policy = NULL;
 	free(s->shown);
 	s->shown = NULL;
-	s->n_shown = 0;
 }

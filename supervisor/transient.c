@@ -177,7 +177,7 @@ static void report_ended(struct transient *t)
 	struct transient_event ev = {
 		.ended = true, .name = t->s->cfg.name, .pid = t->s->last_pid,
 		.code = sm->exit_code, .sig = sm->exit_signal, .refused = t->s->refused,
-		.shown = t->s->shown, .n_shown = t->s->n_shown,
+		.shown = t->s->shown,
 	};
 
 	if (sm->state == ST_FAILED) {

@@ -28,8 +28,7 @@ struct transient_event {
 	const char *error;	/* it never ran: why (code and sig are then meaningless) */
 	int status;		/* what `nonoctl run` exits with: code, 128 + sig, or 125-127 */
 	unsigned long refused;	/* Landlock's refusals (kernel audit), all of them */
-	const struct service_refusal *shown;	/* the first kinds, described with run's flags */
-	unsigned n_shown;
+	const struct denials_tally *shown;	/* the first kinds, described with run's flags */
 };
 
 typedef void (*transient_report_fn)(void *arg, const struct transient_event *ev);

@@ -1,6 +1,7 @@
 /* denials: Landlock's audit records as this kernel (6.18) writes them, and what we say of each. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "denials.h"
@@ -168,4 +169,34 @@ Test(denials, deny_covering_goes_by_component)
 	cr_expect_null(policy_deny_covering(&p, "/home/u/.sshfoo"));
 	cr_expect_null(policy_deny_covering(&p, "/home/u"));
 	cr_expect_eq(policy_deny_covering(&p, "/home/u/.aws/credentials"), &denies[1]);
+}
+
+Test(denials, tally_counts_kinds_and_keeps_the_first)
+{
+	struct denials_tally t = {0};
+	char rec[128];
+
+	/* 3 reads of one file, then 20 files once each: 16 kinds kept, 23 counted */
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(
+		    parse(DENIALS_ACCESS,
+			  "audit(1.2:3): domain=1 blockers=fs.read_file path=\"/etc/subuid\""),
+		    0);
+		denials_tally_add(&t, &d, NULL, DENIALS_FLAGS);
+	}
+	for (int i = 0; i < 20; i++) {
+		snprintf(rec, sizeof(rec),
+			 "audit(1.2:3): domain=1 blockers=fs.read_file path=\"/f%d\"", i);
+		cr_assert_eq(parse(DENIALS_ACCESS, rec), 0);
+		denials_tally_add(&t, &d, NULL, DENIALS_FLAGS);
+	}
+	cr_expect_eq(t.total, 23);
+	cr_expect_eq(t.n, DENIALS_TALLY_KINDS);
+	cr_expect_eq(t.kinds[0].count, 3);
+	cr_expect_str_eq(t.kinds[0].line, "read /etc/subuid: allow with --read-file /etc/subuid");
+	cr_expect_str_eq(t.kinds[15].line, "read /f14: allow with --read-file /f14");
+	/* the same path with another right is another kind */
+	cr_assert_eq(
+	    parse(DENIALS_ACCESS, "audit(1.2:3): domain=1 blockers=fs.execute path=\"/f0\""), 0);
+	cr_expect_neq(denials_hash(&d), t.kinds[1].hash);
 }
