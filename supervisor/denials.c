@@ -196,7 +196,13 @@ int denials_parse(int type, const char *text, size_t len, struct denial *d)
 	char daddr[64] = "", port[16] = "", opid[16] = "", ocomm[64] = "", num[32];
 	bool have_domain = false;
 
-	*d = (struct denial){.type = type};
+	/* not the whole struct: a record comes per refusal, and object alone is PATH_MAX */
+	d->type = type;
+	d->domain = 0;
+	d->blockers[0] = d->object[0] = '\0';
+	d->allocated = false;
+	d->pid = 0;
+	d->denials = 0;
 	while (end > text && end[-1] == '\0')
 		end--;
 	if (!p || len < 6 || memcmp(text, "audit(", 6) != 0)

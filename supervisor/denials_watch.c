@@ -27,8 +27,10 @@ static void adopt(struct denials_watch *w, const struct denial *d)
 {
 	void *owner = w->owner_of(w, d->pid), *grown;
 
-	if (!owner)
+	if (!owner) {
+		w->foreign[w->n_foreign++ % DENIALS_PENDING] = d->domain;
 		return;
+	}
 	grown = realloc(w->domains, (w->n_domains + 1) * sizeof(*w->domains));
 	if (!grown)
 		return;
@@ -44,6 +46,15 @@ static void adopt(struct denials_watch *w, const struct denial *d)
 			p->domain = 0;
 		}
 	}
+}
+
+/* Another sandbox's refusals (a flood, perhaps) are not copied aside for nothing. */
+static bool foreign(const struct denials_watch *w, uint64_t domain)
+{
+	for (unsigned i = 0; i < DENIALS_PENDING; i++)
+		if (w->foreign[i] == domain)
+			return true;
+	return false;
 }
 
 static void drop_domain(struct denials_watch *w, uint64_t domain)
@@ -109,7 +120,7 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 			owner = owner_slot(w, d.domain);
 			if (owner)
 				w->refused(w, *owner, &d);
-			else /* its domain's first record is next (or not ours) */
+			else if (!foreign(w, d.domain)) /* its first record is next, maybe ours */
 				w->pending[w->n_pending++ % DENIALS_PENDING] = d;
 		} else if (rc < 0) {
 			uv_poll_stop(h); /* the socket failed: what was read stands */

@@ -43,6 +43,8 @@ struct denials_watch {
 	size_t n_domains;
 	struct denial *pending; /* DENIALS_PENDING of them, a ring */
 	unsigned n_pending;
+	uint64_t foreign[DENIALS_PENDING]; /* domains seen to be no owner's: a ring */
+	unsigned n_foreign;
 	struct denials_waiter *waiters; /* in the order of their marks */
 	size_t n_waiters;
 	unsigned long lost;	/* records the kernel dropped (ENOBUFS) */
